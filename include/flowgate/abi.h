@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * flowgate ABI: every map key/value, event, enum and limit shared by the
+ * datapath (bpf/) and user space (src/). Defined once, here. Nothing in this
+ * file may be redefined on either side.
+ *
+ * Bump FG_ABI_VERSION whenever a pinned map's key or value layout changes:
+ * the daemon compares it with the stamp in the pin root before adopting pins.
+ */
+#ifndef FLOWGATE_ABI_H
+#define FLOWGATE_ABI_H
+
+#ifdef __bpf__
+/* BPF side: types come from vmlinux.h / linux headers already included. */
+#else
+#include <linux/types.h>
+#endif
+
+#define FG_ABI_VERSION 1
+
+/* ---- limits (each overridable at build time) -------------------------- */
+
+/* VLAN tags parsed (802.1Q / 802.1ad); one more is malformed. */
+#ifndef FG_MAX_VLANS
+#define FG_MAX_VLANS 2
+#endif
+/* IPv6 extension headers followed before L4; one more is malformed. */
+#ifndef FG_MAX_EXT_HDRS
+#define FG_MAX_EXT_HDRS 6
+#endif
+/* Rules in one policy (rule index space; also the per-rule stats slots). */
+#ifndef FG_MAX_RULES
+#define FG_MAX_RULES 262144
+#endif
+/* Stats slots: rules keep their slot across applies by name. */
+#define FG_MAX_STAT_SLOTS FG_MAX_RULES
+/* Named sets a policy may reference in rules (one bit each per class). */
+#define FG_MAX_SETS 64
+/* Interfaces flowgate can be attached to at once. */
+#define FG_MAX_IFACES 64
+/* Connection tracking: established flows, and half-open/new flows kept in a
+ * separate LRU so that a SYN flood cannot evict established entries. */
+#ifndef FG_CT_MAX
+#define FG_CT_MAX 262144
+#endif
+#ifndef FG_CT_NEW_MAX
+#define FG_CT_NEW_MAX 65536
+#endif
+/* First-fragment verdicts remembered for later fragments. */
+#ifndef FG_FRAG_MAX
+#define FG_FRAG_MAX 16384
+#endif
+/* Bans (runtime state): per family LPM trie entries. */
+#ifndef FG_BAN_MAX
+#define FG_BAN_MAX 1048576
+#endif
+/* Per-(rule, source) token buckets for `rate:` rules. */
+#ifndef FG_RATE_MAX
+#define FG_RATE_MAX 262144
+#endif
+/* Event ring buffer size in bytes (power of two). */
+#ifndef FG_EVENTS_BYTES
+#define FG_EVENTS_BYTES (4 * 1024 * 1024)
+#endif
+/* Bytes of the packet copied into a drop/log event (for pcap). */
+#define FG_EVENT_SNAP 128
+/* Datapath event budget per CPU: burst and refill per second. */
+#ifndef FG_EVENT_BURST
+#define FG_EVENT_BURST 200
+#endif
+#ifndef FG_EVENT_RATE
+#define FG_EVENT_RATE 1000
+#endif
+/* Fragment verdict lifetime (RFC 791 reassembly timeout order). */
+#define FG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
+
+/* Port classes live in one array: sport at [p], dport at [65536 + p]. */
+#define FG_PORT_ENTRIES (2 * 65536)
+
+/* Generation slots: tables are built in the inactive slot, then flipped. */
+#define FG_SLOTS 2
+
+/* ---- verdicts and reasons --------------------------------------------- */
+
+enum fg_action {
+	FG_ACT_NONE = 0,
+	FG_ACT_ALLOW = 1,
+	FG_ACT_DROP = 2,
+	FG_ACT_LOG = 3, /* allow and record an event */
+};
+
+/*
+ * Why a packet got its verdict. The same spelling (fg_reason_name() in user
+ * space) is used in stats, metrics and the audit log; docs/reasons.md lists
+ * them. Keep the order: values are stored in pinned per-CPU counters.
+ */
+#define FG_REASONS(X)                                                           \
+	X(NONE, "none")                 /* not a verdict */                     \
+	X(RULE, "rule")                 /* a rule matched */                    \
+	X(DEFAULT, "default")           /* no rule matched */                   \
+	X(BAN, "ban")                   /* source is banned */                  \
+	X(RATE, "rate")                 /* rule's per-source rate exceeded */   \
+	X(FRAGMENT, "fragment")         /* non-first fragment, first unseen */  \
+	X(TRUNCATED, "truncated")       /* frame ends inside a header */        \
+	X(BAD_IHL, "bad_ihl")           /* IPv4 ihl < 5 */                      \
+	X(BAD_TOTLEN, "bad_totlen")     /* IP length below its own header */    \
+	X(BAD_VERSION, "bad_version")   /* IP version != ethertype */           \
+	X(BAD_DOFF, "bad_doff")         /* TCP data offset < 5 or past IP */    \
+	X(TOO_MANY_VLANS, "too_many_vlans")                                     \
+	X(TOO_MANY_EXT_HEADERS, "too_many_ext_headers")                         \
+	X(TINY_FRAGMENT, "tiny_fragment") /* first frag lacks full L4 hdr */    \
+	X(FRAG_OVERLAP, "frag_overlap") /* later frag overlaps the L4 hdr */    \
+	X(SYN, "syn")                   /* reserved: SYN flood defence */       \
+	X(SCAN, "scan")                 /* reserved: port scan */
+
+enum fg_reason {
+#define FG_X_ENUM(n, s) FG_R_##n,
+	FG_REASONS(FG_X_ENUM)
+#undef FG_X_ENUM
+	FG_R_MAX
+};
+
+/* ---- packet summary (parser output, also the reference model's input) -- */
+
+enum fg_family {
+	FG_FAM_NONE = 0, /* non-IP frame */
+	FG_FAM_V4 = 4,
+	FG_FAM_V6 = 6,
+};
+
+/* TCP flag bits as in the TCP header's 13th byte. */
+#define FG_TCP_FIN 0x01
+#define FG_TCP_SYN 0x02
+#define FG_TCP_RST 0x04
+#define FG_TCP_PSH 0x08
+#define FG_TCP_ACK 0x10
+#define FG_TCP_URG 0x20
+#define FG_TCP_ECE 0x40
+#define FG_TCP_CWR 0x80
+
+/* Connection-tracking states a rule can match (bit per state). */
+#define FG_CT_NEW (1u << 0)
+#define FG_CT_ESTABLISHED (1u << 1)
+#define FG_CT_RELATED (1u << 2)
+#define FG_CT_INVALID (1u << 3)
+
+/* fg_pkt.flags */
+#define FG_PKT_L4 (1u << 0)        /* ports/flags/icmp fields are valid */
+#define FG_PKT_FRAG (1u << 1)      /* packet is a fragment (first or later) */
+#define FG_PKT_FRAG_LATER (1u << 2)/* non-first fragment: no L4 header */
+#define FG_PKT_ND (1u << 3)        /* ICMPv6 neighbour discovery 133..137 */
+
+/*
+ * What the classifier sees of a packet. Addresses are in network byte
+ * order; an IPv4 address occupies addr[0..3] and the rest is zero.
+ */
+struct fg_pkt {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 ifindex;
+	__u32 frag_id;   /* IPv4 id or IPv6 fragment id */
+	__u16 sport;     /* host order; ICMP: type<<8|code in sport */
+	__u16 dport;     /* host order */
+	__u8 family;     /* enum fg_family */
+	__u8 proto;      /* L4 protocol after extension headers */
+	__u8 tcp_flags;
+	__u8 ct_state;   /* one FG_CT_* bit */
+	__u16 flags;     /* FG_PKT_* */
+	__u16 l3_off;    /* offset of the IP header in the frame */
+	__u32 pkt_len;   /* L2 frame bytes */
+};
+
+/* ---- classifier tables (one set per generation slot) ------------------- */
+
+/* LPM trie keys. Class lookups return a __u32 class id. */
+struct fg_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct fg_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/*
+ * A class: what one field value (an address range, a port) selects. The
+ * class's list holds, sorted by rule index, the rule entries indexed on this
+ * field whose value for this field matches; setmask has bit i when the value
+ * is inside named set i (used to verify set fields of entries indexed on
+ * another field).
+ */
+struct fg_class {
+	__u32 off;     /* first entry in the entries array */
+	__u32 len;     /* number of entries */
+	__u64 setmask; /* FG_MAX_SETS bits */
+};
+
+/* fg_ent.match: which fields an entry constrains */
+#define FG_M_SRC (1u << 0)      /* src_net/src_len */
+#define FG_M_DST (1u << 1)      /* dst_net/dst_len */
+#define FG_M_SRCSET (1u << 2)   /* src in set src_set */
+#define FG_M_DSTSET (1u << 3)   /* dst in set dst_set */
+#define FG_M_PROTO (1u << 4)
+#define FG_M_SPORT (1u << 5)
+#define FG_M_DPORT (1u << 6)
+#define FG_M_TCPF (1u << 7)
+#define FG_M_IFACE (1u << 8)
+#define FG_M_STATE (1u << 9)
+#define FG_M_FAMILY (1u << 10)
+#define FG_M_ICMPTYPE (1u << 11) /* reserved */
+
+/*
+ * One rule entry: a rule with lists (several CIDRs, several port ranges,
+ * several interfaces) is expanded into one entry per combination. Entries
+ * sit inline in class lists so that verifying a candidate touches one or
+ * two cache lines.
+ */
+struct fg_ent {
+	__u32 rule;      /* rule index = priority (lower wins) */
+	__u16 match;     /* FG_M_* */
+	__u8 family;     /* FG_FAM_V4/V6 when FG_M_FAMILY */
+	__u8 proto;
+	__u16 sport_lo, sport_hi;
+	__u16 dport_lo, dport_hi;
+	__u8 src_len, dst_len;
+	__u8 src_set, dst_set;
+	__u8 tcp_set, tcp_clear; /* flags that must be set / clear */
+	__u8 state_mask;         /* FG_CT_* */
+	__u8 pad0;
+	__u32 ifindex;
+	__u8 src_net[16];
+	__u8 dst_net[16];
+};
+
+/* Per-rule data of a generation, indexed by rule index. */
+#define FG_RULE_F_RATE (1u << 0)
+struct fg_rule {
+	__u32 stat_slot;  /* index into fg_rule_stats */
+	__u8 action;      /* enum fg_action */
+	__u8 flags;       /* FG_RULE_F_* */
+	__u16 pad0;
+	__u32 rate_pps;   /* per-source tokens per second */
+	__u32 rate_burst; /* bucket depth in packets */
+};
+
+/* Per-generation-slot configuration (fg_gencfg[slot]). */
+struct fg_gencfg {
+	__u64 generation;     /* policy generation, monotonic */
+	__u32 nrules;
+	__u32 default_action; /* FG_ACT_ALLOW or FG_ACT_DROP */
+	__u32 default_slot;   /* stats slot of the default verdict */
+	__u32 wild_class;     /* class whose list holds unindexed entries */
+	__u32 nd_any_rule;    /* 1 when some rule can match ICMPv6 ND */
+	__u32 pad0;
+};
+
+/* fg_active[0]: the slot packets use now. One 4-byte word, flipped last. */
+struct fg_active {
+	__u32 slot;
+	__u32 pad0;
+};
+
+/* ---- runtime state (pinned, kept across applies and restarts) ---------- */
+
+struct fg_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Bans: LPM value. expires_ns is CLOCK_MONOTONIC (bpf_ktime_get_ns);
+ * 0 means never. Checked in the datapath so bans expire without the daemon. */
+struct fg_ban {
+	__u64 expires_ns;
+	__u32 reason;
+	__u32 pad0;
+};
+
+/* Connection tracking key: addresses and ports of the flow as first seen,
+ * normalised so that both directions hash to one key (lower address first). */
+struct fg_ct_key {
+	__u8 a[16];
+	__u8 b[16];
+	__u16 port_a; /* network order */
+	__u16 port_b;
+	__u8 family;
+	__u8 proto;
+	__u16 pad0;
+};
+
+/* fg_ct_val.state */
+enum fg_ct_tcp {
+	FG_CTS_NONE = 0,
+	FG_CTS_SYN_SENT,      /* initiator's SYN seen */
+	FG_CTS_SYN_RECV,      /* responder's SYN-ACK seen */
+	FG_CTS_ESTABLISHED,   /* reply traffic seen */
+	FG_CTS_FIN_WAIT,      /* a FIN seen */
+	FG_CTS_CLOSE,         /* RST, or FIN from both sides */
+	FG_CTS_UDP,           /* datagram pseudo-state */
+	FG_CTS_ICMP,          /* echo pseudo-state */
+};
+
+/* fg_ct_val.flags */
+#define FG_CTF_ORIG_IS_A (1u << 0)   /* initiator is key.a */
+#define FG_CTF_REPLIED (1u << 1)     /* a packet in reply direction seen */
+#define FG_CTF_FIN_A (1u << 2)
+#define FG_CTF_FIN_B (1u << 3)
+
+struct fg_ct_val {
+	__u64 expires_ns;
+	__u64 created_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u8 state; /* enum fg_ct_tcp */
+	__u8 flags; /* FG_CTF_* */
+	__u16 pad0;
+	__u32 ifindex; /* where the flow was first seen */
+};
+
+/* Timeouts (ns). Half-open and one-way flows are short-lived. */
+#define FG_SEC 1000000000ULL
+#define FG_CT_TO_SYN (30ULL * FG_SEC)
+#define FG_CT_TO_EST (3600ULL * FG_SEC)
+#define FG_CT_TO_FIN (60ULL * FG_SEC)
+#define FG_CT_TO_CLOSE (10ULL * FG_SEC)
+#define FG_CT_TO_UDP_NEW (30ULL * FG_SEC)
+#define FG_CT_TO_UDP_EST (180ULL * FG_SEC)
+#define FG_CT_TO_ICMP (30ULL * FG_SEC)
+
+/* Fragments: first fragment's verdict, keyed by addresses, proto and id. */
+struct fg_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;
+	__u8 family;
+	__u8 proto;
+	__u16 pad0;
+};
+
+struct fg_frag_val {
+	__u64 expires_ns;
+	__u32 stat_slot; /* counted on the same rule/default */
+	__u8 action;     /* FG_ACT_* of the first fragment */
+	__u8 reason;
+	__u16 pad0;
+};
+
+/* Per-source token bucket for `rate:` rules. */
+struct fg_rate_key {
+	__u8 src[16];
+	__u32 stat_slot;
+	__u8 family;
+	__u8 pad0[3];
+};
+
+struct fg_rate_val {
+	__u64 last_ns;
+	__u64 tokens_milli; /* tokens x 1000 */
+};
+
+/* Event budget state per CPU (fg_evbudget). */
+struct fg_evbudget {
+	__u64 last_ns;
+	__u64 tokens_milli;
+};
+
+/* ---- events (ring buffer fg_events) ----------------------------------- */
+
+enum fg_event_type {
+	FG_EV_DROP = 1,
+	FG_EV_LOG = 2,
+};
+
+struct fg_event {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() */
+	__u32 type;       /* enum fg_event_type */
+	__u32 reason;     /* enum fg_reason */
+	__u32 stat_slot;  /* rule's stats slot, or default slot */
+	__u32 ifindex;
+	__u32 pkt_len;    /* frame bytes */
+	__u32 cap_len;    /* bytes in data[] */
+	__u64 suppressed; /* events suppressed on this CPU since last sent */
+	struct fg_pkt pkt;
+	__u8 data[FG_EVENT_SNAP];
+};
+
+/* Stats slot reserved for the default verdict. */
+#define FG_SLOT_DEFAULT 0
+
+#endif /* FLOWGATE_ABI_H */
