@@ -34,7 +34,9 @@ DP_SRCS    := $(wildcard tests/dp/test_*.c)
 DP_BINS    := $(patsubst tests/dp/%.c,$(BUILD)/tests/%,$(DP_SRCS))
 TLIB_SRCS  := $(wildcard tests/lib/*.c)
 TLIB_OBJS  := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TLIB_SRCS))
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BPF  := $(wildcard bench/*.bpf.c)
+BENCH_SKELS:= $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test demo fuzz bench clean format
@@ -76,9 +78,18 @@ $(BUILD)/tests/%: tests/dp/%.c $(LIB) $(TLIB_OBJS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TLIB_OBJS) $(LIB) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(SKELS)
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ibench -o $@ $< $(LIB) $(LDLIBS)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	@rm -f $@.tmp.o
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB) $(SKELS) $(BENCH_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -Ibench -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
