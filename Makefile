@@ -15,7 +15,7 @@ LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS     := $(LDLIBS_BPF) -lyaml -ljansson -lmicrohttpd -lcurl -lpcap -lcap -lsystemd -lpthread -lm
 
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
-	      -Iinclude -Ibpf $(ARCH_INC) -MMD -MP
+	      -Iinclude -Ibpf $(ARCH_INC)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -39,6 +39,7 @@ BENCH_SKELS:= $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
 BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+.SECONDARY:
 .PHONY: all deps test demo fuzz bench clean format
 all: $(BINS) $(UNIT_BINS) $(DP_BINS) $(BENCH_BINS)
 
@@ -46,7 +47,7 @@ deps:
 	@scripts/deps.sh
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -MT $@ -c $< -o $@.tmp.o
 	$(BPFTOOL) gen object $@ $@.tmp.o
 	@rm -f $@.tmp.o
 
@@ -116,4 +117,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/tests/lib/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/bench/*.d $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/tests/lib/*.d $(BUILD)/bench/*.d)

@@ -158,29 +158,57 @@ struct fg_pkt {
 	__u8 src[16];
 	__u8 dst[16];
 	__u32 ifindex;
-	__u32 frag_id;   /* IPv4 id or IPv6 fragment id */
-	__u16 sport;     /* host order; ICMP: type<<8|code in sport */
-	__u16 dport;     /* host order */
+	__u32 frag_id;   /* IPv4 id or IPv6 fragment id (FG_PKT_FRAG) */
+	__u16 sport;     /* host order; TCP/UDP only */
+	__u16 dport;     /* host order; TCP/UDP only */
+	__u16 frag_off;  /* fragment offset in 8-byte units (FG_PKT_FRAG) */
+	__u16 l3_off;    /* offset of the IP header in the frame */
+	__u32 pkt_len;   /* L2 frame bytes */
 	__u8 family;     /* enum fg_family */
 	__u8 proto;      /* L4 protocol after extension headers */
 	__u8 tcp_flags;
 	__u8 ct_state;   /* one FG_CT_* bit */
 	__u16 flags;     /* FG_PKT_* */
-	__u16 l3_off;    /* offset of the IP header in the frame */
-	__u32 pkt_len;   /* L2 frame bytes */
+	__u8 icmp_type;  /* ICMP/ICMPv6 with FG_PKT_L4 */
+	__u8 icmp_code;
+	__u32 pad0;
 };
 
 /* ---- classifier tables (one set per generation slot) ------------------- */
 
-/* LPM trie keys. Class lookups return a __u32 class id. */
-struct fg_lpm4_key {
-	__u32 prefixlen;
-	__u8 addr[4];
+/*
+ * Classifier tables of one generation live in two maps (so an apply swaps
+ * two inner maps, each swap costing one RCU grace period):
+ *
+ *  - one LPM trie for every address field: the key starts with a tag byte
+ *    (field and family), so prefixlen = 8 + the prefix length. The value is
+ *    a __u32 class id.
+ *  - one "heap": an array of 64-byte slots. Slot 0 is struct fg_heap_hdr;
+ *    then port classes (16 __u32 a slot), classes (4 a slot), rules (4 a
+ *    slot), and entries (1 a slot), at the bases the header gives.
+ */
+enum fg_lpm_tag {
+	FG_TAG_SRC4 = 1,
+	FG_TAG_DST4 = 2,
+	FG_TAG_SRC6 = 3,
+	FG_TAG_DST6 = 4,
+	/* bans use their own tries: FG_TAG_SRC4/6 with prefixlen 8 + len */
 };
 
-struct fg_lpm6_key {
-	__u32 prefixlen;
-	__u8 addr[16];
+struct fg_lpm_key {
+	__u32 prefixlen; /* 8 + address prefix length */
+	__u8 tag;        /* enum fg_lpm_tag */
+	__u8 addr[16];   /* IPv4 in addr[0..3] */
+	__u8 pad0[3];
+};
+
+#define FG_HEAP_SLOT 64
+#define FG_HEAP_PORTS_PER_SLOT 16
+#define FG_HEAP_CLASSES_PER_SLOT 4
+#define FG_HEAP_RULES_PER_SLOT 4
+
+struct fg_heap_slot {
+	__u8 b[FG_HEAP_SLOT];
 };
 
 /*
@@ -231,6 +259,7 @@ struct fg_ent {
 	__u32 ifindex;
 	__u8 src_net[16];
 	__u8 dst_net[16];
+	__u32 pad1;
 };
 
 /* Per-rule data of a generation, indexed by rule index. */
@@ -244,16 +273,25 @@ struct fg_rule {
 	__u32 rate_burst; /* bucket depth in packets */
 };
 
-/* Per-generation-slot configuration (fg_gencfg[slot]). */
-struct fg_gencfg {
-	__u64 generation;     /* policy generation, monotonic */
+/* Heap slot 0 of a generation: its configuration and table bases. */
+struct fg_heap_hdr {
+	__u64 generation;     /* policy generation, monotonic, never 0 */
 	__u32 nrules;
 	__u32 default_action; /* FG_ACT_ALLOW or FG_ACT_DROP */
 	__u32 default_slot;   /* stats slot of the default verdict */
 	__u32 wild_class;     /* class whose list holds unindexed entries */
-	__u32 nd_any_rule;    /* 1 when some rule can match ICMPv6 ND */
-	__u32 pad0;
+	__u32 flags;          /* FG_GEN_F_* */
+	__u32 port_base;      /* heap slot of port class 0 */
+	__u32 class_base;
+	__u32 rule_base;
+	__u32 ent_base;
+	__u32 nclasses;
+	__u32 nents;
+	__u32 pad0[3];
 };
+
+/* fg_heap_hdr.flags */
+#define FG_GEN_F_CT (1u << 0) /* some rule matches `state`: track flows */
 
 /* fg_active[0]: the slot packets use now. One 4-byte word, flipped last. */
 struct fg_active {
@@ -268,7 +306,7 @@ struct fg_counter {
 	__u64 bytes;
 };
 
-/* Bans: LPM value. expires_ns is CLOCK_MONOTONIC (bpf_ktime_get_ns);
+/* Bans: LPM tries keyed by struct fg_lpm_key (tag FG_TAG_SRC4/SRC6). Value. expires_ns is CLOCK_MONOTONIC (bpf_ktime_get_ns);
  * 0 means never. Checked in the datapath so bans expire without the daemon. */
 struct fg_ban {
 	__u64 expires_ns;

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The classifier: first matching rule, without walking the rule list.
+ *
+ * Every rule entry (struct fg_ent) is indexed on ONE field chosen by the
+ * compiler (src, dst, sport, dport), or on none (the wild list). A lookup
+ * per field maps the packet's value to a class; the class's list holds,
+ * sorted by rule index, exactly the entries indexed on that field whose
+ * value matches. The first match is the smallest rule index over the five
+ * lists that also verifies on its other fields. Each list walk stops at the
+ * first verified entry or at an entry beyond the best found so far, so the
+ * cost follows the list lengths, not the rule count. See docs/datapath.md.
+ */
+#ifndef FG_CLASSIFY_BPF_H
+#define FG_CLASSIFY_BPF_H
+
+#define FG_NO_RULE 0xffffffffu
+
+struct fg_walk {
+	struct fg_pkt pkt;
+	__u64 src_sets; /* named sets holding pkt.src (class setmask) */
+	__u64 dst_sets;
+	__u32 slot;     /* generation slot, read once per packet */
+	__u32 off, len; /* list being walked */
+	__u32 best;     /* smallest matching rule index so far */
+};
+
+static __always_inline bool fg_pfx_match(const __u8 *addr, const __u8 *net,
+					 __u32 len)
+{
+	const __u32 *a = (const __u32 *)addr, *n = (const __u32 *)net;
+	int w;
+
+#pragma unroll
+	for (w = 0; w < 4; w++) {
+		__u32 bits, mask;
+
+		if (len <= (__u32)w * 32)
+			break;
+		bits = len - w * 32;
+		mask = bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+		if ((a[w] ^ n[w]) & bpf_htonl(mask))
+			return false;
+	}
+	return true;
+}
+
+/* Does entry e match the packet on all the fields it constrains? */
+static __always_inline bool fg_ent_match(const struct fg_ent *e,
+					 const struct fg_walk *w)
+{
+	const struct fg_pkt *p = &w->pkt;
+	__u16 m = e->match;
+
+	if ((m & FG_M_FAMILY) && e->family != p->family)
+		return false;
+	if ((m & FG_M_PROTO) && e->proto != p->proto)
+		return false;
+	if ((m & (FG_M_SPORT | FG_M_DPORT | FG_M_TCPF)) &&
+	    !(p->flags & FG_PKT_L4))
+		return false;
+	if ((m & FG_M_SPORT) && (p->sport < e->sport_lo || p->sport > e->sport_hi))
+		return false;
+	if ((m & FG_M_DPORT) && (p->dport < e->dport_lo || p->dport > e->dport_hi))
+		return false;
+	if ((m & FG_M_TCPF) && ((p->tcp_flags & e->tcp_set) != e->tcp_set ||
+				(p->tcp_flags & e->tcp_clear)))
+		return false;
+	if ((m & FG_M_IFACE) && e->ifindex != p->ifindex)
+		return false;
+	if ((m & FG_M_STATE) && !(p->ct_state & e->state_mask))
+		return false;
+	if ((m & FG_M_SRCSET) && !((w->src_sets >> (e->src_set & 63)) & 1))
+		return false;
+	if ((m & FG_M_DSTSET) && !((w->dst_sets >> (e->dst_set & 63)) & 1))
+		return false;
+	if ((m & FG_M_SRC) && !fg_pfx_match(p->src, e->src_net, e->src_len))
+		return false;
+	if ((m & FG_M_DST) && !fg_pfx_match(p->dst, e->dst_net, e->dst_len))
+		return false;
+	return true;
+}
+
+/* Heap accessors. A generation's heap is read-only while packets use it. */
+static __always_inline void *fg_heap_at(void *heap, __u32 idx)
+{
+	return bpf_map_lookup_elem(heap, &idx);
+}
+
+static __always_inline struct fg_class *fg_class_at(void *heap,
+						    const struct fg_heap_hdr *h,
+						    __u32 id)
+{
+	struct fg_class *c;
+
+	if (id >= h->nclasses)
+		return NULL;
+	c = fg_heap_at(heap, h->class_base + id / FG_HEAP_CLASSES_PER_SLOT);
+	if (!c)
+		return NULL;
+	return c + (id & (FG_HEAP_CLASSES_PER_SLOT - 1));
+}
+
+static long fg_walk_cb(__u32 i, void *arg)
+{
+	struct fg_walk *w = arg;
+	struct fg_ent *e;
+	void *heap;
+
+	/* Inner map pointers cannot be carried into a callback: look the
+	 * generation's heap up again (an inlined array access). */
+	heap = bpf_map_lookup_elem(&fg_o_heap, &w->slot);
+	if (!heap)
+		return 1;
+	e = fg_heap_at(heap, w->off + i);
+	if (!e || e->rule >= w->best)
+		return 1; /* sorted: nothing better further down */
+	if (fg_ent_match(e, w)) {
+		w->best = e->rule;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void fg_walk_list(struct fg_walk *w,
+					 const struct fg_heap_hdr *h,
+					 const struct fg_class *c)
+{
+	if (!c || !c->len)
+		return;
+	w->off = h->ent_base + c->off;
+	w->len = c->len;
+	bpf_loop(c->len, fg_walk_cb, w, 0);
+}
+
+static __always_inline __u32 fg_lpm_class(void *lpm, __u8 tag, const __u8 *addr,
+					  bool v6)
+{
+	struct fg_lpm_key k = {};
+	__u32 *cls;
+
+	k.tag = tag;
+	if (v6) {
+		k.prefixlen = 8 + 128;
+		__builtin_memcpy(k.addr, addr, 16);
+	} else {
+		k.prefixlen = 8 + 32;
+		__builtin_memcpy(k.addr, addr, 4);
+	}
+	cls = bpf_map_lookup_elem(lpm, &k);
+	return cls ? *cls : 0;
+}
+
+static __always_inline __u32 fg_port_class(void *heap, const struct fg_heap_hdr *h,
+					   __u32 idx)
+{
+	__u32 *v = fg_heap_at(heap, h->port_base + idx / FG_HEAP_PORTS_PER_SLOT);
+
+	return v ? v[idx & (FG_HEAP_PORTS_PER_SLOT - 1)] : 0;
+}
+
+/* Classify w->pkt with generation w->slot (heap and header given).
+ * Returns the first matching rule's index, or FG_NO_RULE. */
+static __always_inline __u32 fg_classify(struct fg_walk *w, void *heap,
+					 const struct fg_heap_hdr *h)
+{
+	struct fg_pkt *p = &w->pkt;
+	__u32 cs = 0, cd = 0, csp = 0, cdp = 0;
+	struct fg_class *c_src, *c_dst;
+	bool v6 = p->family == FG_FAM_V6;
+	void *lpm;
+
+	lpm = bpf_map_lookup_elem(&fg_o_lpm, &w->slot);
+	if (lpm) {
+		cs = fg_lpm_class(lpm, v6 ? FG_TAG_SRC6 : FG_TAG_SRC4, p->src, v6);
+		cd = fg_lpm_class(lpm, v6 ? FG_TAG_DST6 : FG_TAG_DST4, p->dst, v6);
+	}
+	if ((p->flags & FG_PKT_L4) &&
+	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		csp = fg_port_class(heap, h, p->sport);
+		cdp = fg_port_class(heap, h, 65536 + (__u32)p->dport);
+	}
+	/* Both set masks are needed before any list is verified. */
+	c_src = fg_class_at(heap, h, cs);
+	c_dst = fg_class_at(heap, h, cd);
+	w->src_sets = c_src ? c_src->setmask : 0;
+	w->dst_sets = c_dst ? c_dst->setmask : 0;
+	w->best = FG_NO_RULE;
+	fg_walk_list(w, h, c_src);
+	fg_walk_list(w, h, c_dst);
+	fg_walk_list(w, h, fg_class_at(heap, h, csp));
+	fg_walk_list(w, h, fg_class_at(heap, h, cdp));
+	fg_walk_list(w, h, fg_class_at(heap, h, h->wild_class));
+	return w->best;
+}
+
+#endif /* FG_CLASSIFY_BPF_H */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Events to the daemon through the fg_events ring buffer: drops and `log`
+ * matches, with the first FG_EVENT_SNAP bytes of the frame for pcap.
+ * A per-CPU token bucket (FG_EVENT_RATE/s, burst FG_EVENT_BURST) keeps a
+ * flood from flooding the log; what it holds back is counted in
+ * fg_ev_suppressed and reported with the next event sent.
+ */
+#ifndef FG_EVENTS_BPF_H
+#define FG_EVENTS_BPF_H
+
+static __always_inline void fg_event_xdp(struct xdp_md *ctx,
+					 const struct fg_pkt *p, __u32 type,
+					 __u32 reason, __u32 stat_slot,
+					 __u64 now)
+{
+	__u32 zero = 0, cap;
+	struct fg_evbudget *b;
+	struct fg_event *e;
+	__u64 *supp;
+
+	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
+	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
+	if (!b || !supp)
+		return;
+	if (!fg_bucket_take(&b->last_ns, &b->tokens_milli, FG_EVENT_RATE,
+			    FG_EVENT_BURST, now)) {
+		*supp += 1;
+		return;
+	}
+	e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
+	if (!e) {
+		*supp += 1;
+		return;
+	}
+	e->ts_ns = now;
+	e->type = type;
+	e->reason = reason;
+	e->stat_slot = stat_slot;
+	e->ifindex = p->ifindex;
+	e->pkt_len = p->pkt_len;
+	e->suppressed = *supp;
+	*supp = 0;
+	__builtin_memcpy(&e->pkt, p, sizeof(*p));
+	cap = p->pkt_len;
+	if (cap > FG_EVENT_SNAP)
+		cap = FG_EVENT_SNAP;
+	if (cap < 1 || bpf_xdp_load_bytes(ctx, 0, e->data, cap) < 0)
+		cap = 0;
+	e->cap_len = cap;
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif /* FG_EVENTS_BPF_H */

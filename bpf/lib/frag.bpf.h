@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Fragments. A non-first fragment carries no L4 header, so it takes the
+ * verdict its first fragment got, remembered here by (addresses, protocol,
+ * id), and is counted on the same rule. A later fragment whose offset would
+ * overlap the first fragment's L4 header (RFC 1858: rewriting ports after
+ * classification) is dropped as frag_overlap.
+ */
+#ifndef FG_FRAG_BPF_H
+#define FG_FRAG_BPF_H
+
+static __always_inline void fg_frag_key_make(const struct fg_pkt *p,
+					     struct fg_frag_key *k)
+{
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+	k->id = p->frag_id;
+	k->family = p->family;
+	k->proto = p->proto;
+}
+
+/* First fragment: remember its verdict for the rest. */
+static __always_inline void fg_frag_remember(const struct fg_pkt *p,
+					     __u8 action, __u8 reason,
+					     __u32 stat_slot, __u64 now)
+{
+	struct fg_frag_key k = {};
+	struct fg_frag_val v = {
+		.expires_ns = now + FG_FRAG_TIMEOUT_NS,
+		.stat_slot = stat_slot,
+		.action = action,
+		.reason = reason,
+	};
+
+	fg_frag_key_make(p, &k);
+	bpf_map_update_elem(&fg_frag, &k, &v, BPF_ANY);
+}
+
+/* Later fragment: the first's verdict, or NULL when it was never seen. */
+static __always_inline struct fg_frag_val *fg_frag_lookup(const struct fg_pkt *p,
+							   __u64 now)
+{
+	struct fg_frag_key k = {};
+	struct fg_frag_val *v;
+
+	fg_frag_key_make(p, &k);
+	v = bpf_map_lookup_elem(&fg_frag, &k);
+	if (v && v->expires_ns > now)
+		return v;
+	return NULL;
+}
+
+#endif /* FG_FRAG_BPF_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Every map of the datapath. Layouts come from include/flowgate/abi.h.
+ *
+ * Classifier tables exist once per generation slot: each is an inner map of
+ * an ARRAY_OF_MAPS with FG_SLOTS entries. A packet reads fg_active once and
+ * uses that slot for every table, so it never sees a mix of two rule sets.
+ * Runtime state (counters, conntrack, bans, fragments, rate buckets, events)
+ * is not per generation: it survives applies and daemon restarts.
+ */
+#ifndef FG_MAPS_BPF_H
+#define FG_MAPS_BPF_H
+
+/* ---- generation-slot tables ---- */
+
+/* Inner map templates: each generation's maps are sized to its policy
+ * (BPF_F_INNER_MAP for the array; LPM tries ignore max_entries when
+ * compared). Key/value sizes rather than BTF types: clang emits only a
+ * forward declaration for structs reached through these templates. */
+struct fg_inner_lpm {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct fg_lpm_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct fg_inner_heap {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct fg_heap_slot));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, FG_SLOTS);
+	__type(key, __u32);
+	__array(values, struct fg_inner_lpm);
+} fg_o_lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, FG_SLOTS);
+	__type(key, __u32);
+	__array(values, struct fg_inner_heap);
+} fg_o_heap SEC(".maps");
+
+/* fg_active[0].slot: the generation slot packets use now. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_active);
+} fg_active SEC(".maps");
+
+/* ---- runtime state ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_MAX_STAT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fg_counter);
+} fg_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_R_MAX);
+	__type(key, __u32);
+	__type(value, struct fg_counter);
+} fg_drop_stats SEC(".maps");
+
+/* Per-interface frames seen by the ingress hook, keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, FG_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct fg_counter);
+} fg_if_stats SEC(".maps");
+
+/* Bans (both families; tag FG_TAG_SRC4/SRC6). Runtime state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FG_BAN_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct fg_lpm_key));
+	__uint(value_size, sizeof(struct fg_ban));
+} fg_ban SEC(".maps");
+
+/* Established flows. Only entries that saw traffic both ways live here, so
+ * a flood of half-open flows (which fills fg_ct_new) cannot evict them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FG_CT_MAX);
+	__type(key, struct fg_ct_key);
+	__type(value, struct fg_ct_val);
+} fg_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FG_CT_NEW_MAX);
+	__type(key, struct fg_ct_key);
+	__type(value, struct fg_ct_val);
+} fg_ct_new SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FG_FRAG_MAX);
+	__type(key, struct fg_frag_key);
+	__type(value, struct fg_frag_val);
+} fg_frag SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FG_RATE_MAX);
+	__type(key, struct fg_rate_key);
+	__type(value, struct fg_rate_val);
+} fg_rate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_evbudget);
+} fg_evbudget SEC(".maps");
+
+/* Events suppressed by the budget, per CPU (reported by the daemon). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fg_ev_suppressed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FG_EVENTS_BYTES);
+} fg_events SEC(".maps");
+
+#endif /* FG_MAPS_BPF_H */

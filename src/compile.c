@@ -1,0 +1,1112 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Rule compiler: policy -> classifier tables of one generation.
+ *
+ * 1. Expand each rule into entries (one per combination of its CIDR, port
+ *    range, protocol and interface lists).
+ * 2. Index each entry on one field: src, dst, sport, dport, or none (wild).
+ *    The choice weighs how many classes the entry would be copied into
+ *    (a wide prefix is copied under every narrower prefix inside it) and how
+ *    long the list it joins already is.
+ * 3. Build classes per field: for addresses, every indexed prefix (and
+ *    every CIDR of a referenced set) becomes an LPM entry whose class holds
+ *    the entries indexed on it or on any enclosing prefix, plus the bits of
+ *    the sets containing it; for ports, every elementary port interval gets
+ *    the class of the entries whose range covers it. Identical classes are
+ *    shared (hash-consed).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+#define F_SRC 0
+#define F_DST 1
+#define F_SPORT 2
+#define F_DPORT 3
+#define F_WILD 4
+#define NFIELDS 5
+
+/* Upper bound on entries across all class lists (memory: 60 B each). */
+#define FG_MAX_LIST_ENTS (8u << 20)
+/* Upper bound on entries one rule may expand into. */
+#define FG_MAX_EXPAND (1u << 20)
+
+struct xent {
+	struct fg_ent e;
+	const struct fg_cidr *src, *dst; /* NULL: any or set */
+	int src_set, dst_set;            /* policy set index or -1 */
+	int field;                       /* F_* chosen */
+};
+
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int vec_push(struct u32vec *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		uint32_t *nv = realloc(a->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = cap;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+/* ---- hash-consed classes ---------------------------------------------- */
+
+struct cclass {
+	uint64_t setmask;
+	uint64_t hash;
+	size_t off; /* into pool */
+	uint32_t len;
+};
+
+struct cons {
+	struct cclass *c;
+	size_t n, cap;
+	struct u32vec pool; /* entry indices, class lists back to back */
+	uint32_t *slots;    /* open addressing: class index + 1, 0 empty */
+	size_t nslots;
+};
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t list_hash(uint64_t setmask, const uint32_t *l, size_t n)
+{
+	uint64_t h = mix64(setmask + 0x9e3779b97f4a7c15ULL);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = mix64(h ^ (l[i] + 0x632be59bd9b4e019ULL * (i + 1)));
+	return h;
+}
+
+static int cons_grow(struct cons *cs)
+{
+	size_t ns = cs->nslots ? cs->nslots * 2 : 1024, i;
+	uint32_t *slots = calloc(ns, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < cs->n; i++) {
+		size_t s = cs->c[i].hash & (ns - 1);
+
+		while (slots[s])
+			s = (s + 1) & (ns - 1);
+		slots[s] = i + 1;
+	}
+	free(cs->slots);
+	cs->slots = slots;
+	cs->nslots = ns;
+	return 0;
+}
+
+/* Class id of (setmask, list); list must be sorted. */
+static int cons_get(struct cons *cs, uint64_t setmask, const uint32_t *l,
+		    size_t n, uint32_t *id)
+{
+	uint64_t h = list_hash(setmask, l, n);
+	struct cclass *c;
+	size_t s, i;
+	int err;
+
+	if ((cs->n + 1) * 2 > cs->nslots && (err = cons_grow(cs)))
+		return err;
+	for (s = h & (cs->nslots - 1); cs->slots[s]; s = (s + 1) & (cs->nslots - 1)) {
+		c = &cs->c[cs->slots[s] - 1];
+		if (c->hash == h && c->setmask == setmask && c->len == n &&
+		    !memcmp(cs->pool.v + c->off, l, n * sizeof(*l))) {
+			*id = cs->slots[s] - 1;
+			return 0;
+		}
+	}
+	if (cs->pool.n + n > FG_MAX_LIST_ENTS)
+		return -E2BIG;
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 1024;
+		struct cclass *nc = realloc(cs->c, cap * sizeof(*nc));
+
+		if (!nc)
+			return -ENOMEM;
+		cs->c = nc;
+		cs->cap = cap;
+	}
+	c = &cs->c[cs->n];
+	c->setmask = setmask;
+	c->hash = h;
+	c->len = n;
+	c->off = cs->pool.n;
+	for (i = 0; i < n; i++)
+		if ((err = vec_push(&cs->pool, l[i])))
+			return err;
+	cs->slots[s] = cs->n + 1;
+	*id = cs->n++;
+	return 0;
+}
+
+static void cons_free(struct cons *cs)
+{
+	free(cs->c);
+	free(cs->pool.v);
+	free(cs->slots);
+}
+
+/* ---- expansion -------------------------------------------------------- */
+
+struct ctx {
+	const struct policy *p;
+	const struct compile_opts *o;
+	struct xent *x;
+	size_t nx, capx;
+	int set_bit[1024]; /* policy set index -> bit, -1 unused */
+	int *set_bits;     /* same, sized for p->nsets */
+	char *err;
+	size_t errlen;
+};
+
+static uint32_t ifindex_of(struct ctx *c, const char *name)
+{
+	if (c->o && c->o->ifindex)
+		return c->o->ifindex(name, c->o->ifindex_arg);
+	return if_nametoindex(name);
+}
+
+static int xent_push(struct ctx *c, const struct xent *x)
+{
+	if (c->nx == c->capx) {
+		size_t cap = c->capx ? c->capx * 2 : 1024;
+		struct xent *n = realloc(c->x, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		c->x = n;
+		c->capx = cap;
+	}
+	c->x[c->nx++] = *x;
+	return 0;
+}
+
+/* Alternatives of an address field: any (1), a set (1), or its CIDRs. */
+static size_t addr_alts(const struct fg_addr_match *m)
+{
+	if (m->set >= 0 || m->any || !m->ncidrs)
+		return 1;
+	return m->ncidrs;
+}
+
+static bool addr_alt(struct ctx *c, const struct fg_addr_match *m, size_t i,
+		     struct xent *x, bool is_src)
+{
+	struct fg_ent *e = &x->e;
+
+	if (m->set >= 0) {
+		int bit = c->set_bits[m->set];
+
+		if (is_src) {
+			e->match |= FG_M_SRCSET;
+			e->src_set = bit;
+			x->src_set = m->set;
+		} else {
+			e->match |= FG_M_DSTSET;
+			e->dst_set = bit;
+			x->dst_set = m->set;
+		}
+		return true;
+	}
+	if (m->any || !m->ncidrs)
+		return true;
+	const struct fg_cidr *cd = &m->cidrs[i];
+	uint8_t fam = cd->family == 4 ? FG_FAM_V4 : FG_FAM_V6;
+
+	if ((e->match & FG_M_FAMILY) && e->family != fam)
+		return false; /* v4 src with v6 dst can never match */
+	e->match |= FG_M_FAMILY;
+	e->family = fam;
+	if (is_src) {
+		e->match |= FG_M_SRC;
+		e->src_len = cd->len;
+		memcpy(e->src_net, cd->addr, 16);
+		x->src = cd;
+	} else {
+		e->match |= FG_M_DST;
+		e->dst_len = cd->len;
+		memcpy(e->dst_net, cd->addr, 16);
+		x->dst = cd;
+	}
+	return true;
+}
+
+static int expand_rule(struct ctx *c, size_t ri)
+{
+	const struct fg_rule_spec *r = &c->p->rules[ri];
+	size_t ns = addr_alts(&r->src), nd = addr_alts(&r->dst);
+	size_t np = r->proto_kind == FG_PROTO_TCPUDP ? 2 : 1;
+	size_t nsp = r->nsports ? r->nsports : 1, ndp = r->ndports ? r->ndports : 1;
+	size_t ni = r->nifaces ? r->nifaces : 1;
+	size_t total = ns * nd * np * nsp * ndp * ni;
+	size_t a, b, pr, sp, dp, ii;
+	int err;
+
+	if (total > FG_MAX_EXPAND) {
+		snprintf(c->err, c->errlen,
+			 "rule %s expands into %zu entries (max %u): use a set instead of long lists",
+			 r->name, total, FG_MAX_EXPAND);
+		return -E2BIG;
+	}
+	for (a = 0; a < ns; a++)
+	for (b = 0; b < nd; b++)
+	for (pr = 0; pr < np; pr++)
+	for (sp = 0; sp < nsp; sp++)
+	for (dp = 0; dp < ndp; dp++)
+	for (ii = 0; ii < ni; ii++) {
+		struct xent x = { .src_set = -1, .dst_set = -1 };
+		struct fg_ent *e = &x.e;
+
+		e->rule = ri;
+		if (!addr_alt(c, &r->src, a, &x, true) ||
+		    !addr_alt(c, &r->dst, b, &x, false))
+			continue;
+		if (r->proto_kind == FG_PROTO_NUM) {
+			e->match |= FG_M_PROTO;
+			e->proto = r->proto;
+		} else if (r->proto_kind == FG_PROTO_TCPUDP) {
+			e->match |= FG_M_PROTO;
+			e->proto = pr ? 17 : 6;
+		}
+		if (r->nsports) {
+			e->match |= FG_M_SPORT;
+			e->sport_lo = r->sports[sp].lo;
+			e->sport_hi = r->sports[sp].hi;
+		}
+		if (r->ndports) {
+			e->match |= FG_M_DPORT;
+			e->dport_lo = r->dports[dp].lo;
+			e->dport_hi = r->dports[dp].hi;
+		}
+		if (r->tcp_set || r->tcp_clear) {
+			e->match |= FG_M_TCPF;
+			e->tcp_set = r->tcp_set;
+			e->tcp_clear = r->tcp_clear;
+		}
+		if (r->state_mask) {
+			e->match |= FG_M_STATE;
+			e->state_mask = r->state_mask;
+		}
+		if (r->nifaces) {
+			e->match |= FG_M_IFACE;
+			e->ifindex = ifindex_of(c, r->ifaces[ii]);
+		}
+		/* A port or flag match implies TCP/UDP; the parser only
+		 * fills ports for those, but an ICMP type must not match
+		 * a port by accident. */
+		if ((e->match & (FG_M_SPORT | FG_M_DPORT | FG_M_TCPF)) &&
+		    !(e->match & FG_M_PROTO)) {
+			e->match |= FG_M_PROTO;
+			e->proto = 6;
+		}
+		if ((err = xent_push(c, &x)))
+			return err;
+	}
+	return 0;
+}
+
+/* ---- index choice ------------------------------------------------------ */
+
+/* A prefix in the candidate list of one address field. */
+struct pfx {
+	uint8_t family, len;
+	uint8_t addr[16];
+};
+
+static int pfx_cmp(const void *a, const void *b)
+{
+	const struct pfx *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	return x->len - y->len;
+}
+
+static void pfx_last(const struct pfx *p, uint8_t out[16])
+{
+	int i;
+
+	memcpy(out, p->addr, 16);
+	for (i = p->len; i < (p->family == 4 ? 32 : 128); i++)
+		out[i / 8] |= 0x80 >> (i % 8);
+}
+
+/* Number of candidate prefixes strictly inside p (sorted list). */
+static size_t pfx_descendants(const struct pfx *v, size_t n, const struct pfx *p)
+{
+	struct pfx *at = bsearch(p, v, n, sizeof(*v), pfx_cmp);
+	size_t lo, hi, pos;
+	uint8_t last[16];
+
+	if (!at)
+		return 0;
+	pos = at - v;
+	pfx_last(p, last);
+	lo = pos + 1;
+	hi = n;
+	while (lo < hi) { /* first index past p's range */
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid].family == p->family && memcmp(v[mid].addr, last, 16) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - pos - 1;
+}
+
+static void pfx_from_cidr(struct pfx *p, const struct fg_cidr *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = c->family;
+	p->len = c->len;
+	memcpy(p->addr, c->addr, 16);
+}
+
+struct candidates {
+	struct pfx *pf[2]; /* src, dst */
+	size_t npf[2];
+	uint32_t *bounds[2]; /* sport, dport: sorted interval starts */
+	size_t nbounds[2];
+};
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t uniq_pfx(struct pfx *v, size_t n)
+{
+	size_t i, k = 0;
+
+	qsort(v, n, sizeof(*v), pfx_cmp);
+	for (i = 0; i < n; i++)
+		if (!k || pfx_cmp(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	return k;
+}
+
+static int build_candidates(struct ctx *c, struct candidates *cd)
+{
+	size_t i, f;
+
+	for (f = 0; f < 2; f++) {
+		size_t n = 0;
+		struct pfx *v = malloc((c->nx + 1) * sizeof(*v));
+		uint32_t *b = malloc((2 * c->nx + 2) * sizeof(*b));
+
+		if (!v || !b) {
+			free(v);
+			free(b);
+			return -ENOMEM;
+		}
+		for (i = 0; i < c->nx; i++) {
+			const struct fg_cidr *cc = f ? c->x[i].dst : c->x[i].src;
+
+			if (cc)
+				pfx_from_cidr(&v[n++], cc);
+		}
+		cd->pf[f] = v;
+		cd->npf[f] = uniq_pfx(v, n);
+
+		n = 0;
+		for (i = 0; i < c->nx; i++) {
+			const struct fg_ent *e = &c->x[i].e;
+
+			if (e->match & (f ? FG_M_DPORT : FG_M_SPORT)) {
+				b[n++] = f ? e->dport_lo : e->sport_lo;
+				b[n++] = (f ? e->dport_hi : e->sport_hi) + 1u;
+			}
+		}
+		qsort(b, n, sizeof(*b), u32_cmp);
+		cd->bounds[f] = b;
+		cd->nbounds[f] = n;
+	}
+	return 0;
+}
+
+/* Elementary port intervals inside [lo, hi]. */
+static size_t port_intervals(const uint32_t *b, size_t n, uint32_t lo, uint32_t hi)
+{
+	size_t a = 0, z = n, k = 0, i;
+
+	/* count distinct bounds in (lo, hi] */
+	while (a < z) {
+		size_t m = (a + z) / 2;
+
+		if (b[m] <= lo)
+			a = m + 1;
+		else
+			z = m;
+	}
+	for (i = a; i < n && b[i] <= hi; i++)
+		if (i == a || b[i] != b[i - 1])
+			k++;
+	return k + 1;
+}
+
+/* Open-addressing counter: how many entries share one field value. */
+struct counter {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t n, cap;
+};
+
+static uint32_t *counter_at(struct counter *ct, uint64_t key)
+{
+	size_t s;
+
+	if ((ct->n + 1) * 2 > ct->cap) {
+		size_t cap = ct->cap ? ct->cap * 2 : 4096, i;
+		uint64_t *k = calloc(cap, sizeof(*k));
+		uint32_t *v = calloc(cap, sizeof(*v));
+
+		if (!k || !v) {
+			free(k);
+			free(v);
+			return NULL;
+		}
+		for (i = 0; i < ct->cap; i++) {
+			if (!ct->keys[i])
+				continue;
+			s = mix64(ct->keys[i]) & (cap - 1);
+			while (k[s])
+				s = (s + 1) & (cap - 1);
+			k[s] = ct->keys[i];
+			v[s] = ct->vals[i];
+		}
+		free(ct->keys);
+		free(ct->vals);
+		ct->keys = k;
+		ct->vals = v;
+		ct->cap = cap;
+	}
+	key |= 1; /* never 0: 0 marks a free slot */
+	for (s = mix64(key) & (ct->cap - 1); ct->keys[s]; s = (s + 1) & (ct->cap - 1))
+		if (ct->keys[s] == key)
+			return &ct->vals[s];
+	ct->keys[s] = key;
+	ct->n++;
+	return &ct->vals[s];
+}
+
+static uint64_t value_key(const struct xent *x, int f)
+{
+	const struct fg_ent *e = &x->e;
+	uint64_t h = mix64(f + 1);
+
+	switch (f) {
+	case F_SRC:
+	case F_DST: {
+		const struct fg_cidr *cc = f == F_SRC ? x->src : x->dst;
+		int set = f == F_SRC ? x->src_set : x->dst_set;
+		size_t i;
+
+		if (!cc)
+			return mix64(h ^ (0x5e7000000ULL + set));
+		h = mix64(h ^ cc->len ^ ((uint64_t)cc->family << 8));
+		for (i = 0; i < 16; i += 8) {
+			uint64_t w;
+
+			memcpy(&w, cc->addr + i, 8);
+			h = mix64(h ^ w);
+		}
+		return h;
+	}
+	case F_SPORT:
+		return mix64(h ^ ((uint64_t)e->sport_lo << 16 | e->sport_hi));
+	case F_DPORT:
+		return mix64(h ^ ((uint64_t)e->dport_lo << 16 | e->dport_hi));
+	}
+	return h;
+}
+
+/* Copies an entry costs if indexed on field f; 0 = not indexable there. */
+static size_t index_copies(const struct candidates *cd, const struct xent *x, int f)
+{
+	const struct fg_ent *e = &x->e;
+	struct pfx p;
+
+	switch (f) {
+	case F_SRC:
+	case F_DST: {
+		const struct fg_cidr *cc = f == F_SRC ? x->src : x->dst;
+		int set = f == F_SRC ? x->src_set : x->dst_set;
+
+		if (set >= 0)
+			return 1; /* set CIDRs mostly share one class */
+		if (!cc || cc->len == 0)
+			return 0;
+		pfx_from_cidr(&p, cc);
+		return 1 + pfx_descendants(cd->pf[f], cd->npf[f], &p);
+	}
+	case F_SPORT:
+		if (!(e->match & FG_M_SPORT) || (e->sport_lo == 0 && e->sport_hi == 65535))
+			return 0;
+		return port_intervals(cd->bounds[0], cd->nbounds[0], e->sport_lo, e->sport_hi);
+	case F_DPORT:
+		if (!(e->match & FG_M_DPORT) || (e->dport_lo == 0 && e->dport_hi == 65535))
+			return 0;
+		return port_intervals(cd->bounds[1], cd->nbounds[1], e->dport_lo, e->dport_hi);
+	}
+	return 0;
+}
+
+/*
+ * Choose each entry's index field. Score = copies the entry costs there
+ * (memory, and list length under wide prefixes) + entries already sharing
+ * that exact value (list length). The wild list is walked by every packet,
+ * so joining it scores its length, plus a constant that makes any
+ * reasonably narrow index preferable.
+ */
+static int choose_index(struct ctx *c, size_t nindexed[NFIELDS])
+{
+	struct candidates cd = { 0 };
+	struct counter cnt = { 0 };
+	size_t i, nwild = 0;
+	int f, err;
+
+	if ((err = build_candidates(c, &cd)))
+		goto out;
+	for (i = 0; i < c->nx; i++) {
+		struct xent *x = &c->x[i];
+		size_t best_score = 64 + 4 * nwild;
+		int best = F_WILD;
+		uint32_t *slot;
+
+		for (f = F_SRC; f <= F_DPORT; f++) {
+			size_t copies = index_copies(&cd, x, f), score;
+
+			if (!copies)
+				continue;
+			slot = counter_at(&cnt, value_key(x, f));
+			if (!slot) {
+				err = -ENOMEM;
+				goto out;
+			}
+			score = copies + *slot;
+			if (score < best_score) {
+				best_score = score;
+				best = f;
+			}
+		}
+		x->field = best;
+		if (best == F_WILD)
+			nwild++;
+		else if ((slot = counter_at(&cnt, value_key(x, best))))
+			(*slot)++;
+		nindexed[best]++;
+	}
+out:
+	for (f = 0; f < 2; f++) {
+		free(cd.pf[f]);
+		free(cd.bounds[f]);
+	}
+	free(cnt.keys);
+	free(cnt.vals);
+	return err;
+}
+
+/* ---- address classes --------------------------------------------------- */
+
+struct item {
+	struct pfx p;
+	uint64_t setbits;
+	uint32_t first, n; /* own entries in the CSR array */
+	uint32_t cls;
+};
+
+struct pair {
+	uint32_t item, ent;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+	return pfx_cmp(&((const struct item *)a)->p, &((const struct item *)b)->p);
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return x->ent < y->ent ? -1 : x->ent > y->ent;
+}
+
+struct itemset {
+	struct item *v;
+	size_t n, cap;
+	struct pair *pairs;
+	size_t npairs, cappairs;
+};
+
+static int item_add(struct itemset *s, const struct fg_cidr *c, uint64_t setbits,
+		    int64_t ent)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		struct item *n = realloc(s->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->v = n;
+		s->cap = cap;
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	pfx_from_cidr(&s->v[s->n].p, c);
+	s->v[s->n].setbits = setbits;
+	if (ent >= 0) {
+		if (s->npairs == s->cappairs) {
+			size_t cap = s->cappairs ? s->cappairs * 2 : 1024;
+			struct pair *n = realloc(s->pairs, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			s->pairs = n;
+			s->cappairs = cap;
+		}
+		/* item index resolved after sorting: keep the prefix's
+		 * position for now */
+		s->pairs[s->npairs].item = s->n;
+		s->pairs[s->npairs].ent = ent;
+		s->npairs++;
+	}
+	s->n++;
+	return 0;
+}
+
+static bool pfx_contains(const struct pfx *outer, const struct pfx *in)
+{
+	int i;
+
+	if (outer->family != in->family || outer->len > in->len)
+		return false;
+	for (i = 0; i < outer->len; i++) {
+		uint8_t m = 0x80 >> (i % 8);
+
+		if ((outer->addr[i / 8] & m) != (in->addr[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Merge two sorted lists into buf (dedup). */
+static size_t merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+		    uint32_t *out)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na || j < nb) {
+		uint32_t v;
+
+		if (j >= nb || (i < na && a[i] <= b[j]))
+			v = a[i++];
+		else
+			v = b[j++];
+		if (!k || out[k - 1] != v)
+			out[k++] = v;
+	}
+	return k;
+}
+
+/*
+ * Build the LPM entries of one address field. Items are sorted so that a
+ * prefix comes right after the prefixes enclosing it; a stack of open
+ * prefixes gives each item its parent, whose class it extends.
+ */
+static int build_addr_field(struct ctx *c, struct cons *cs, int f,
+			    struct fg_lpm_ent **out, size_t *nout)
+{
+	struct itemset s = { 0 };
+	uint32_t *stack = NULL, *buf = NULL, *order = NULL;
+	size_t i, k, sp = 0, bufcap = 0;
+	int err = 0;
+
+	/* Sets referenced in this position: their CIDRs carry set bits, and
+	 * the entries indexed on the set. */
+	for (i = 0; i < c->p->nsets; i++) {
+		int bit = c->set_bits[i];
+		const struct fg_set_spec *set = &c->p->sets[i];
+		bool used = false;
+
+		if (bit < 0)
+			continue;
+		for (k = 0; k < c->nx && !used; k++)
+			used = (f == F_SRC ? c->x[k].src_set : c->x[k].dst_set) == (int)i;
+		if (!used)
+			continue;
+		for (k = 0; k < set->ncidrs; k++)
+			if ((err = item_add(&s, &set->cidrs[k], 1ULL << bit, -1)))
+				goto out;
+	}
+	for (i = 0; i < c->nx; i++) {
+		const struct xent *x = &c->x[i];
+		int set = f == F_SRC ? x->src_set : x->dst_set;
+		const struct fg_cidr *cc = f == F_SRC ? x->src : x->dst;
+
+		if (x->field != f)
+			continue;
+		if (set >= 0) {
+			const struct fg_set_spec *ss = &c->p->sets[set];
+
+			for (k = 0; k < ss->ncidrs; k++)
+				if ((err = item_add(&s, &ss->cidrs[k], 0, i)))
+					goto out;
+		} else if ((err = item_add(&s, cc, 0, i))) {
+			goto out;
+		}
+	}
+	if (!s.n)
+		goto out;
+
+	/* Sort items, remembering where each original went, then fold
+	 * duplicates of one prefix into the first. */
+	order = malloc(s.n * sizeof(*order));
+	if (!order) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s.n; i++)
+		s.v[i].cls = i; /* original position */
+	qsort(s.v, s.n, sizeof(*s.v), item_cmp);
+	k = 0;
+	for (i = 0; i < s.n; i++) {
+		if (k && !pfx_cmp(&s.v[k - 1].p, &s.v[i].p)) {
+			s.v[k - 1].setbits |= s.v[i].setbits;
+		} else {
+			s.v[k] = s.v[i];
+			k++;
+		}
+		order[s.v[i].cls] = k - 1;
+	}
+	s.n = k;
+	for (i = 0; i < s.npairs; i++)
+		s.pairs[i].item = order[s.pairs[i].item];
+	qsort(s.pairs, s.npairs, sizeof(*s.pairs), pair_cmp);
+	for (i = 0, k = 0; i < s.n; i++) {
+		s.v[i].first = k;
+		while (k < s.npairs && s.pairs[k].item == i)
+			k++;
+		s.v[i].n = k - s.v[i].first;
+	}
+
+	stack = malloc(s.n * sizeof(*stack));
+	*out = malloc(s.n * sizeof(**out));
+	if (!stack || !*out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s.n; i++) {
+		struct item *it = &s.v[i];
+		const struct cclass *par;
+		size_t need, nl, j;
+		uint64_t mask;
+
+		while (sp && !pfx_contains(&s.v[stack[sp - 1]].p, &it->p))
+			sp--;
+		par = sp ? &cs->c[s.v[stack[sp - 1]].cls] : &cs->c[0];
+		need = par->len + it->n;
+		if (need > bufcap) {
+			uint32_t *nb = realloc(buf, 2 * need * sizeof(*nb));
+
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			bufcap = 2 * need;
+		}
+		/* own entries as a sorted list */
+		for (j = 0; j < it->n; j++)
+			buf[par->len + j] = s.pairs[it->first + j].ent;
+		mask = par->setmask | it->setbits;
+		if (!it->n && mask == par->setmask) {
+			it->cls = sp ? s.v[stack[sp - 1]].cls : 0;
+		} else {
+			uint32_t *tmp = malloc((need + 1) * sizeof(*tmp));
+
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			/* parent list may move when the pool grows: copy */
+			memcpy(buf, cs->pool.v + par->off, par->len * sizeof(*buf));
+			nl = merge(buf, par->len, buf + par->len, it->n, tmp);
+			err = cons_get(cs, mask, tmp, nl, &it->cls);
+			free(tmp);
+			if (err)
+				goto out;
+		}
+		stack[sp++] = i;
+		(*out)[i].family = it->p.family;
+		(*out)[i].len = it->p.len;
+		memcpy((*out)[i].addr, it->p.addr, 16);
+		(*out)[i].cls = it->cls;
+	}
+	*nout = s.n;
+out:
+	free(s.v);
+	free(s.pairs);
+	free(stack);
+	free(buf);
+	free(order);
+	return err;
+}
+
+/* ---- port classes ------------------------------------------------------ */
+
+struct pev {
+	uint32_t at;  /* port where the event happens */
+	uint32_t ent;
+	int add;
+};
+
+static int pev_cmp(const void *a, const void *b)
+{
+	const struct pev *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->add - y->add; /* removals first */
+}
+
+static int build_port_field(struct ctx *c, struct cons *cs, int f, uint32_t *ports)
+{
+	struct pev *ev = NULL;
+	struct u32vec act = { 0 };
+	size_t n = 0, i, e = 0;
+	uint32_t port, cls = 0;
+	int err = 0;
+
+	ev = malloc((2 * c->nx + 1) * sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	for (i = 0; i < c->nx; i++) {
+		const struct fg_ent *en = &c->x[i].e;
+
+		if (c->x[i].field != f)
+			continue;
+		ev[n++] = (struct pev){ f == F_SPORT ? en->sport_lo : en->dport_lo, i, 1 };
+		ev[n++] = (struct pev){ (f == F_SPORT ? en->sport_hi : en->dport_hi) + 1u, i, 0 };
+	}
+	qsort(ev, n, sizeof(*ev), pev_cmp);
+	for (port = 0; port < 65536; port++) {
+		bool changed = false;
+
+		while (e < n && ev[e].at == port) {
+			size_t lo = 0, hi = act.n;
+
+			while (lo < hi) { /* sorted position of ev[e].ent */
+				size_t m = (lo + hi) / 2;
+
+				if (act.v[m] < ev[e].ent)
+					lo = m + 1;
+				else
+					hi = m;
+			}
+			if (ev[e].add) {
+				if ((err = vec_push(&act, 0)))
+					goto out;
+				memmove(act.v + lo + 1, act.v + lo,
+					(act.n - 1 - lo) * sizeof(*act.v));
+				act.v[lo] = ev[e].ent;
+			} else if (lo < act.n && act.v[lo] == ev[e].ent) {
+				memmove(act.v + lo, act.v + lo + 1,
+					(act.n - lo - 1) * sizeof(*act.v));
+				act.n--;
+			}
+			e++;
+			changed = true;
+		}
+		if (changed && (err = cons_get(cs, 0, act.v, act.n, &cls)))
+			goto out;
+		ports[(f == F_SPORT ? 0 : 65536) + port] = cls;
+	}
+out:
+	free(ev);
+	free(act.v);
+	return err;
+}
+
+/* ---- top level ---------------------------------------------------------- */
+
+static int assign_set_bits(struct ctx *c)
+{
+	size_t i;
+	int next = 0;
+
+	c->set_bits = malloc((c->p->nsets + 1) * sizeof(int));
+	if (!c->set_bits)
+		return -ENOMEM;
+	for (i = 0; i < c->p->nsets; i++)
+		c->set_bits[i] = -1;
+	for (i = 0; i < c->p->nrules; i++) {
+		int s[2] = { c->p->rules[i].src.set, c->p->rules[i].dst.set }, k;
+
+		for (k = 0; k < 2; k++) {
+			if (s[k] < 0 || c->set_bits[s[k]] >= 0)
+				continue;
+			if (next >= FG_MAX_SETS) {
+				snprintf(c->err, c->errlen,
+					 "more than %d sets referenced by rules",
+					 FG_MAX_SETS);
+				return -E2BIG;
+			}
+			c->set_bits[s[k]] = next++;
+		}
+	}
+	return 0;
+}
+
+static void fill_rules(struct ctx *c, struct fg_tables *t)
+{
+	size_t i;
+
+	for (i = 0; i < c->p->nrules; i++) {
+		const struct fg_rule_spec *r = &c->p->rules[i];
+		struct fg_rule *o = &t->rules[i];
+
+		o->stat_slot = c->o && c->o->stat_slots ? c->o->stat_slots[i] : i + 1;
+		o->action = r->action;
+		if (r->rate_pps) {
+			o->flags |= FG_RULE_F_RATE;
+			o->rate_pps = r->rate_pps;
+			o->rate_burst = r->rate_burst ? r->rate_burst : r->rate_pps;
+		}
+		if (r->state_mask)
+			t->cfg.flags |= FG_GEN_F_CT;
+	}
+}
+
+static int emit_classes(struct ctx *c, struct cons *cs, struct fg_tables *t)
+{
+	size_t i, j;
+
+	t->classes = calloc(cs->n, sizeof(*t->classes));
+	t->ents = calloc(cs->pool.n ? cs->pool.n : 1, sizeof(*t->ents));
+	if (!t->classes || !t->ents)
+		return -ENOMEM;
+	t->nclasses = cs->n;
+	t->nents = cs->pool.n;
+	for (i = 0; i < cs->n; i++) {
+		const struct cclass *k = &cs->c[i];
+
+		t->classes[i].off = k->off;
+		t->classes[i].len = k->len;
+		t->classes[i].setmask = k->setmask;
+		if (k->len > t->longest_list && i != t->cfg.wild_class)
+			t->longest_list = k->len;
+		for (j = 0; j < k->len; j++)
+			t->ents[k->off + j] = c->x[cs->pool.v[k->off + j]].e;
+	}
+	return 0;
+}
+
+int compile_tables(const struct policy *p, const struct compile_opts *opts,
+		   struct fg_tables *t, char *err, size_t errlen)
+{
+	struct ctx c = { .p = p, .o = opts, .err = err, .errlen = errlen };
+	struct cons cs = { 0 };
+	struct u32vec wild = { 0 };
+	uint32_t id;
+	size_t i;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	if (err && errlen)
+		err[0] = 0;
+	if (p->nrules > FG_MAX_RULES) {
+		snprintf(err, errlen, "%zu rules (max %u)", p->nrules, FG_MAX_RULES);
+		return -E2BIG;
+	}
+	t->rules = calloc(p->nrules ? p->nrules : 1, sizeof(*t->rules));
+	t->ports = calloc(FG_PORT_ENTRIES, sizeof(*t->ports));
+	if (!t->rules || !t->ports) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	t->nrules = p->nrules;
+	if ((ret = assign_set_bits(&c)))
+		goto out;
+	for (i = 0; i < p->nrules; i++)
+		if ((ret = expand_rule(&c, i)))
+			goto out;
+	t->nexpanded = c.nx;
+	if ((ret = choose_index(&c, t->nindexed)))
+		goto out;
+	/* class 0: the empty class, for values nothing is indexed on */
+	if ((ret = cons_get(&cs, 0, NULL, 0, &id)))
+		goto out;
+	if ((ret = build_addr_field(&c, &cs, F_SRC, &t->src, &t->nsrc)) ||
+	    (ret = build_addr_field(&c, &cs, F_DST, &t->dst, &t->ndst)) ||
+	    (ret = build_port_field(&c, &cs, F_SPORT, t->ports)) ||
+	    (ret = build_port_field(&c, &cs, F_DPORT, t->ports)))
+		goto out;
+	for (i = 0; i < c.nx; i++)
+		if (c.x[i].field == F_WILD && (ret = vec_push(&wild, i)))
+			goto out;
+	if ((ret = cons_get(&cs, 0, wild.v, wild.n, &t->cfg.wild_class)))
+		goto out;
+
+	t->cfg.nrules = p->nrules;
+	t->cfg.default_action = p->default_action == FG_ACT_DROP ? FG_ACT_DROP
+								   : FG_ACT_ALLOW;
+	t->cfg.default_slot = opts ? opts->default_slot : FG_SLOT_DEFAULT;
+	fill_rules(&c, t);
+	ret = emit_classes(&c, &cs, t);
+out:
+	if (ret == -E2BIG && err && !err[0])
+		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",
+			 FG_MAX_LIST_ENTS);
+	if (ret == -ENOMEM && err && !err[0])
+		snprintf(err, errlen, "out of memory compiling the policy");
+	if (ret)
+		compile_free(t);
+	cons_free(&cs);
+	free(wild.v);
+	free(c.x);
+	free(c.set_bits);
+	return ret;
+}
+
+void compile_free(struct fg_tables *t)
+{
+	free(t->src);
+	free(t->dst);
+	free(t->ports);
+	free(t->classes);
+	free(t->ents);
+	free(t->rules);
+	memset(t, 0, sizeof(*t));
+}

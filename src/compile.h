@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The rule compiler: turns a validated policy into the classifier tables of
+ * one generation (docs/datapath.md explains the scheme). Pure user-space
+ * code with no BPF calls, so it is unit-testable and benchmarkable alone.
+ */
+#ifndef FG_COMPILE_H
+#define FG_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <flowgate/abi.h>
+#include "policy.h"
+
+/* An LPM trie entry: prefix -> class id. */
+struct fg_lpm_ent {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;
+	uint8_t addr[16];
+	uint32_t cls;
+};
+
+struct fg_tables {
+	struct fg_lpm_ent *src, *dst; /* both families mixed */
+	size_t nsrc, ndst;
+	uint32_t *ports;               /* FG_PORT_ENTRIES class ids */
+	struct fg_class *classes;
+	size_t nclasses;
+	struct fg_ent *ents;           /* class lists, back to back */
+	size_t nents;
+	struct fg_rule *rules;         /* by rule index */
+	size_t nrules;
+	struct fg_heap_hdr cfg;        /* generation and bases: set at install */
+	/* Statistics of the build, for logs and benchmarks. */
+	size_t nexpanded;              /* rule entries before indexing */
+	size_t nindexed[5];            /* src, dst, sport, dport, wild */
+	size_t longest_list;
+};
+
+/* Resolve an interface name to an ifindex (0 when absent). */
+typedef uint32_t (*fg_ifindex_fn)(const char *name, void *arg);
+
+struct compile_opts {
+	fg_ifindex_fn ifindex;   /* NULL: if_nametoindex() */
+	void *ifindex_arg;
+	/* stats slot of each rule (nrules entries); NULL: slot = index + 1 */
+	const uint32_t *stat_slots;
+	uint32_t default_slot;   /* default: FG_SLOT_DEFAULT */
+};
+
+/*
+ * Build the tables for policy p. Returns 0, or -E2BIG when the policy
+ * expands beyond the datapath's limits (message in err), -ENOMEM.
+ */
+int compile_tables(const struct policy *p, const struct compile_opts *opts,
+		   struct fg_tables *out, char *err, size_t errlen);
+
+void compile_free(struct fg_tables *t);
+
+#endif /* FG_COMPILE_H */

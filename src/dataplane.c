@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Dataplane handle: BPF object lifecycle, pins, generations, attachment.
+ *
+ * Pins: <root>/v<ABI>/<map name> for every map, <root>/v<ABI>/links/
+ * {xdp,tc}-<ifname> for the links. The ABI version is part of the path, so
+ * a daemon with another map layout never adopts maps it cannot read.
+ *
+ * Generations: see dp_install().
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/mount.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "log.h"
+#include "flowgate.skel.h"
+
+/* tcx attach types (Linux 6.6), absent from libbpf 1.1's headers. */
+#define FG_BPF_TCX_INGRESS 46
+#define FG_BPF_TCX_EGRESS 47
+
+struct dp {
+	struct flowgate *skel;
+	char dir[PATH_MAX]; /* <root>/v<ABI>, "" when not pinned */
+	bool adopted;
+	int ncpus;
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The pin root must be on a bpffs; mount one there if it is not. */
+static int ensure_bpffs(const char *root)
+{
+	struct statfs st;
+	int err;
+
+	if ((err = mkdir_p(root, 0700)))
+		return err;
+	if (statfs(root, &st))
+		return -errno;
+	if (st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", root, "bpf", 0, "mode=0700"))
+		return -errno;
+	pr_info("mounted bpffs at %s\n", root);
+	return 0;
+}
+
+static int link_pin_path(const struct dp *dp, const char *kind,
+			 const char *ifname, char *buf, size_t len)
+{
+	if (!dp->dir[0])
+		return -ENOENT;
+	if (snprintf(buf, len, "%s/links/%s-%s", dp->dir, kind, ifname) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int dp_open(const struct dp_opts *o, struct dp **out)
+{
+	struct bpf_map *map;
+	struct dp *dp;
+	int err;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus < 1) {
+		err = dp->ncpus;
+		goto fail;
+	}
+	dp->skel = flowgate__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_err("cannot open the BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (o && o->pin_root) {
+		char links[PATH_MAX + 8];
+
+		if ((err = ensure_bpffs(o->pin_root))) {
+			pr_err("cannot use %s as a bpffs pin root: %s\n",
+			       o->pin_root, strerror(-err));
+			goto fail;
+		}
+		snprintf(dp->dir, sizeof(dp->dir), "%s/v%d", o->pin_root, FG_ABI_VERSION);
+		snprintf(links, sizeof(links), "%s/links", dp->dir);
+		if ((err = mkdir_p(links, 0700)))
+			goto fail;
+		bpf_object__for_each_map(map, dp->skel->obj) {
+			char path[PATH_MAX + 64];
+			const char *name = bpf_map__name(map);
+
+			/* .rodata/.bss of the object are not state */
+			if (strncmp(name, "fg_", 3))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dp->dir, name);
+			if (!access(path, F_OK))
+				dp->adopted = true;
+			if ((err = bpf_map__set_pin_path(map, path)))
+				goto fail;
+		}
+	}
+	err = flowgate__load(dp->skel);
+	if (err) {
+		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)\n",
+		       strerror(-err));
+		goto fail;
+	}
+	*out = dp;
+	return 0;
+fail:
+	dp_close(dp);
+	return err;
+}
+
+void dp_close(struct dp *dp)
+{
+	if (!dp)
+		return;
+	flowgate__destroy(dp->skel);
+	free(dp);
+}
+
+bool dp_adopted(const struct dp *dp)
+{
+	return dp->adopted;
+}
+
+int dp_prog_fd(struct dp *dp, bool xdp)
+{
+	return bpf_program__fd(xdp ? dp->skel->progs.fg_xdp_ingress
+				   : dp->skel->progs.fg_tc_egress);
+}
+
+int dp_map_fd(struct dp *dp, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+/* ---- generations ---- */
+
+static uint32_t active_slot(struct dp *dp)
+{
+	struct fg_active a = { 0 };
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &a);
+	return a.slot & (FG_SLOTS - 1);
+}
+
+/* fd of the inner map at outer[slot] (needs CAP_SYS_ADMIN), or -errno. */
+static int inner_fd(int outer_fd, uint32_t slot)
+{
+	uint32_t id;
+
+	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
+		return -errno;
+	return bpf_map_get_fd_by_id(id);
+}
+
+int dp_running_hdr(struct dp *dp, struct fg_heap_hdr *out)
+{
+	union {
+		struct fg_heap_hdr h;
+		struct fg_heap_slot s;
+	} u;
+	uint32_t zero = 0;
+	int fd, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	fd = inner_fd(bpf_map__fd(dp->skel->maps.fg_o_heap), active_slot(dp));
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	if (bpf_map_lookup_elem(fd, &zero, &u))
+		err = -errno;
+	else
+		*out = u.h;
+	close(fd);
+	return err;
+}
+
+uint64_t dp_generation(struct dp *dp)
+{
+	struct fg_heap_hdr h;
+
+	if (dp_running_hdr(dp, &h))
+		return 0;
+	return h.generation;
+}
+
+static size_t div_up(size_t a, size_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* Lay the tables out as heap slots (see abi.h). */
+static struct fg_heap_slot *heap_build(const struct fg_tables *t, uint64_t gen,
+				       size_t *nslots)
+{
+	size_t nport = div_up(FG_PORT_ENTRIES, FG_HEAP_PORTS_PER_SLOT);
+	size_t ncls = div_up(t->nclasses, FG_HEAP_CLASSES_PER_SLOT);
+	size_t nrule = div_up(t->nrules, FG_HEAP_RULES_PER_SLOT);
+	size_t n = 1 + nport + ncls + nrule + t->nents;
+	struct fg_heap_slot *h;
+	struct fg_heap_hdr hdr;
+
+	h = calloc(n, sizeof(*h));
+	if (!h)
+		return NULL;
+	hdr = (struct fg_heap_hdr){
+		.generation = gen,
+		.nrules = t->nrules,
+		.default_action = t->cfg.default_action,
+		.default_slot = t->cfg.default_slot,
+		.wild_class = t->cfg.wild_class,
+		.flags = t->cfg.flags,
+		.port_base = 1,
+		.class_base = 1 + nport,
+		.rule_base = 1 + nport + ncls,
+		.ent_base = 1 + nport + ncls + nrule,
+		.nclasses = t->nclasses,
+		.nents = t->nents,
+	};
+	memcpy(&h[0], &hdr, sizeof(hdr));
+	memcpy(&h[hdr.port_base], t->ports, FG_PORT_ENTRIES * sizeof(uint32_t));
+	memcpy(&h[hdr.class_base], t->classes, t->nclasses * sizeof(struct fg_class));
+	memcpy(&h[hdr.rule_base], t->rules, t->nrules * sizeof(struct fg_rule));
+	memcpy(&h[hdr.ent_base], t->ents, t->nents * sizeof(struct fg_ent));
+	*nslots = n;
+	return h;
+}
+
+/* Array maps take batch updates; fall back to single updates if not. */
+static int array_fill(int fd, const void *vals, size_t vsize, size_t n)
+{
+	const size_t chunk = 65536;
+	uint32_t *keys;
+	size_t i, k;
+	int err = 0;
+
+	keys = malloc(chunk * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i += chunk) {
+		__u32 cnt = n - i < chunk ? n - i : chunk;
+
+		for (k = 0; k < cnt; k++)
+			keys[k] = i + k;
+		if (bpf_map_update_batch(fd, keys, (const char *)vals + i * vsize, &cnt, NULL)) {
+			for (k = 0; k < cnt && !err; k++)
+				if (bpf_map_update_elem(fd, &keys[k],
+							(const char *)vals + (i + k) * vsize, 0))
+					err = -errno;
+		}
+	}
+	free(keys);
+	return err;
+}
+
+static void lpm_key(struct fg_lpm_key *k, const struct fg_lpm_ent *e, bool dst)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 8 + e->len;
+	if (e->family == 4)
+		k->tag = dst ? FG_TAG_DST4 : FG_TAG_SRC4;
+	else
+		k->tag = dst ? FG_TAG_DST6 : FG_TAG_SRC6;
+	memcpy(k->addr, e->addr, e->family == 4 ? 4 : 16);
+}
+
+static int lpm_fill(int fd, const struct fg_lpm_ent *v, size_t n, bool dst)
+{
+	struct fg_lpm_key k;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		lpm_key(&k, &v[i], dst);
+		if (bpf_map_update_elem(fd, &k, &v[i].cls, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Install a generation.
+ *
+ * The new tables go into fresh inner maps placed in the inactive slot;
+ * then fg_active is flipped (one 4-byte store, read once per packet). A
+ * packet that read the old slot before the flip may still be running, so
+ * the old slot must not be rewritten until it is done: a map-in-map update
+ * from user space returns only after an RCU grace period (the kernel's
+ * maybe_wait_bpf_programs), and every XDP/TC run is an RCU read section.
+ * One such update after the flip therefore guarantees the old slot is idle
+ * when the next install writes into it. A flipped array value alone would
+ * not wait for anything.
+ */
+int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, lpm_opts, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_create_opts, heap_opts, .map_flags = BPF_F_INNER_MAP);
+	int lpm_fd = -1, heap_fd = -1, o_lpm, o_heap, act_fd, err;
+	uint32_t cur = active_slot(dp), next = cur ^ 1, zero = 0;
+	struct fg_active act = { .slot = next };
+	struct fg_heap_slot *heap = NULL;
+	size_t nheap = 0, nlpm = t->nsrc + t->ndst;
+
+	o_lpm = bpf_map__fd(dp->skel->maps.fg_o_lpm);
+	o_heap = bpf_map__fd(dp->skel->maps.fg_o_heap);
+	act_fd = bpf_map__fd(dp->skel->maps.fg_active);
+
+	heap = heap_build(t, generation, &nheap);
+	if (!heap)
+		return -ENOMEM;
+	lpm_fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fg_lpm", sizeof(struct fg_lpm_key),
+				sizeof(uint32_t), nlpm ? nlpm : 1, &lpm_opts);
+	if (lpm_fd < 0) {
+		err = lpm_fd;
+		pr_err("cannot create the address trie (%zu prefixes): %s\n", nlpm,
+		       strerror(-err));
+		goto out;
+	}
+	heap_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fg_heap", sizeof(uint32_t),
+				 sizeof(struct fg_heap_slot), nheap, &heap_opts);
+	if (heap_fd < 0) {
+		err = heap_fd;
+		pr_err("cannot create the rule tables (%zu x 64 bytes): %s\n", nheap,
+		       strerror(-err));
+		goto out;
+	}
+	if ((err = lpm_fill(lpm_fd, t->src, t->nsrc, false)) ||
+	    (err = lpm_fill(lpm_fd, t->dst, t->ndst, true)) ||
+	    (err = array_fill(heap_fd, heap, sizeof(*heap), nheap))) {
+		pr_err("cannot fill the rule tables: %s\n", strerror(-err));
+		goto out;
+	}
+	/* Publish into the inactive slot (each update waits a grace period
+	 * for readers of what it replaces), then flip. */
+	if (bpf_map_update_elem(o_lpm, &next, &lpm_fd, BPF_ANY) ||
+	    bpf_map_update_elem(o_heap, &next, &heap_fd, BPF_ANY)) {
+		err = -errno;
+		pr_err("cannot publish the new generation: %s\n", strerror(-err));
+		goto out;
+	}
+	if (bpf_map_update_elem(act_fd, &zero, &act, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	/* Grace period after the flip: the same map re-put into the slot. */
+	if (bpf_map_update_elem(o_heap, &next, &heap_fd, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	err = 0;
+out:
+	if (lpm_fd >= 0)
+		close(lpm_fd);
+	if (heap_fd >= 0)
+		close(heap_fd);
+	free(heap);
+	return err;
+}
+
+/* ---- attachment ---- */
+
+static int pin_link(struct dp *dp, int link_fd, const char *kind, const char *ifname)
+{
+	char path[PATH_MAX];
+	int err = link_pin_path(dp, kind, ifname, path, sizeof(path));
+
+	if (err == -ENOENT)
+		return 0; /* not pinning: the link lives with the fd */
+	if (err)
+		return err;
+	unlink(path);
+	if (bpf_obj_pin(link_fd, path))
+		return -errno;
+	return 0;
+}
+
+/* Replace the program behind an existing pinned link; -ENOENT if none. */
+static int relink(struct dp *dp, const char *kind, const char *ifname, int prog_fd)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (link_pin_path(dp, kind, ifname, path, sizeof(path)))
+		return -ENOENT;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ENOENT;
+	err = bpf_link_update(fd, prog_fd, NULL) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int xdp_link(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+
+	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+}
+
+static int xdp_native_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -1;
+	return q.attach_mode == XDP_ATTACHED_DRV || q.attach_mode == XDP_ATTACHED_HW;
+}
+
+int dp_attach(struct dp *dp, const char *ifname, enum dp_mode mode,
+	      bool *native_out, char *why, size_t whylen)
+{
+	int ifindex = if_nametoindex(ifname), xfd = -1, tfd = -1, err;
+	int xprog = dp_prog_fd(dp, true), tprog = dp_prog_fd(dp, false);
+
+	if (why && whylen)
+		why[0] = 0;
+	if (!ifindex) {
+		snprintf(why, whylen, "no interface named %s", ifname);
+		return -ENODEV;
+	}
+	/* Hitless path: an earlier daemon left links; swap their programs. */
+	err = relink(dp, "xdp", ifname, xprog);
+	if (!err) {
+		err = relink(dp, "tc", ifname, tprog);
+		if (err == -ENOENT)
+			goto tc;
+		if (err) {
+			snprintf(why, whylen, "cannot replace the TC program on %s: %s",
+				 ifname, strerror(-err));
+			return err;
+		}
+		*native_out = xdp_native_mode(ifindex) == 1;
+		return 0;
+	}
+	if (err != -ENOENT) {
+		snprintf(why, whylen, "cannot replace the XDP program on %s: %s", ifname,
+			 strerror(-err));
+		return err;
+	}
+	if (mode != DP_MODE_GENERIC) {
+		xfd = xdp_link(xprog, ifindex, XDP_FLAGS_DRV_MODE);
+		if (xfd < 0 && mode == DP_MODE_NATIVE) {
+			err = xfd;
+			snprintf(why, whylen,
+				 "cannot attach XDP to %s in native mode: %s; try mode: generic",
+				 ifname, strerror(-err));
+			return err;
+		}
+		if (xfd < 0)
+			snprintf(why, whylen,
+				 "native XDP unavailable on %s (%s); using generic mode",
+				 ifname, strerror(-xfd));
+	}
+	*native_out = xfd >= 0;
+	if (xfd < 0) {
+		xfd = xdp_link(xprog, ifindex, XDP_FLAGS_SKB_MODE);
+		if (xfd < 0) {
+			err = xfd;
+			snprintf(why, whylen, "cannot attach XDP to %s: %s", ifname,
+				 strerror(-err));
+			return err;
+		}
+	}
+	if ((err = pin_link(dp, xfd, "xdp", ifname))) {
+		snprintf(why, whylen, "cannot pin the XDP link of %s: %s", ifname,
+			 strerror(-err));
+		goto fail;
+	}
+tc:
+	tfd = bpf_link_create(tprog, ifindex, FG_BPF_TCX_EGRESS, NULL);
+	if (tfd < 0) {
+		err = tfd;
+		snprintf(why, whylen, "cannot attach TC egress to %s: %s", ifname,
+			 strerror(-err));
+		goto fail;
+	}
+	if ((err = pin_link(dp, tfd, "tc", ifname))) {
+		snprintf(why, whylen, "cannot pin the TC link of %s: %s", ifname,
+			 strerror(-err));
+		goto fail;
+	}
+	/* Without pins the links die with their fds: keep them open. */
+	if (dp->dir[0]) {
+		close(xfd);
+		close(tfd);
+	}
+	return 0;
+fail:
+	/* Leave nothing half-attached. */
+	if (tfd >= 0)
+		close(tfd);
+	if (xfd >= 0)
+		close(xfd);
+	dp_detach(dp, ifname);
+	return err;
+}
+
+static int unpin_link(struct dp *dp, const char *kind, const char *ifname)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (link_pin_path(dp, kind, ifname, path, sizeof(path)))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int dp_detach(struct dp *dp, const char *ifname)
+{
+	int e1 = unpin_link(dp, "xdp", ifname);
+	int e2 = unpin_link(dp, "tc", ifname);
+
+	return e1 ? e1 : e2;
+}
+
+int dp_attached(struct dp *dp, char ***names, size_t *n)
+{
+	char path[PATH_MAX + 8];
+	struct dirent *de;
+	char **v = NULL;
+	size_t k = 0;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (!dp->dir[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/links", dp->dir);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char **nv;
+
+		if (strncmp(de->d_name, "xdp-", 4))
+			continue;
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		v[k++] = strdup(de->d_name + 4);
+	}
+	closedir(d);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+int dp_detach_all(struct dp *dp)
+{
+	struct bpf_map *map;
+	char **names;
+	size_t n, i;
+	char path[PATH_MAX + 8];
+	int err;
+
+	if ((err = dp_attached(dp, &names, &n)))
+		return err;
+	for (i = 0; i < n; i++) {
+		dp_detach(dp, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (!dp->dir[0])
+		return 0;
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (bpf_map__is_pinned(map))
+			bpf_map__unpin(map, NULL);
+	}
+	snprintf(path, sizeof(path), "%s/links", dp->dir);
+	rmdir(path);
+	rmdir(dp->dir);
+	return 0;
+}
+
+/* ---- counters, bans ---- */
+
+int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
+{
+	struct fg_counter *v;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	v = calloc(dp->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (i = 0; i < dp->ncpus; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+	}
+	free(v);
+	return 0;
+}
+
+int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key)
+{
+	struct fg_counter *v = calloc(dp->ncpus, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_update_elem(map_fd, &key, v, BPF_ANY))
+		err = -errno;
+	free(v);
+	return err;
+}
+
+static void ban_key(struct fg_lpm_key *k, const struct fg_cidr *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 8 + c->len;
+	k->tag = c->family == 4 ? FG_TAG_SRC4 : FG_TAG_SRC6;
+	memcpy(k->addr, c->addr, c->family == 4 ? 4 : 16);
+}
+
+int dp_ban_add(struct dp *dp, const struct fg_cidr *c, uint64_t expires_ns, uint32_t reason)
+{
+	struct fg_ban b = { .expires_ns = expires_ns, .reason = reason };
+	struct fg_lpm_key k;
+
+	ban_key(&k, c);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_ban), &k, &b, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int dp_ban_del(struct dp *dp, const struct fg_cidr *c)
+{
+	struct fg_lpm_key k;
+
+	ban_key(&k, c);
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.fg_ban), &k))
+		return -errno;
+	return 0;
+}
