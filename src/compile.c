@@ -323,6 +323,12 @@ static int expand_rule(struct ctx *c, size_t ri)
 			e->match |= FG_M_PROTO;
 			e->proto = 6;
 		}
+		/* Ports exist only for TCP/UDP, flags only for TCP: such an
+		 * entry for another protocol can never match. */
+		if (((e->match & (FG_M_SPORT | FG_M_DPORT)) && e->proto != 6 &&
+		     e->proto != 17) ||
+		    ((e->match & FG_M_TCPF) && e->proto != 6))
+			continue;
 		if ((err = xent_push(c, &x)))
 			return err;
 	}

@@ -89,7 +89,8 @@ static __always_inline int fg_parse_l4(void *l4, void *end, void *l3_end,
 
 		pkt->icmp_type = ic[0];
 		pkt->icmp_code = ic[1];
-		if (pkt->proto == IPPROTO_ICMPV6 && ic[0] >= 133 && ic[0] <= 137)
+		if (pkt->family == FG_FAM_V6 && pkt->proto == IPPROTO_ICMPV6 &&
+		    ic[0] >= 133 && ic[0] <= 137)
 			pkt->flags |= FG_PKT_ND;
 	}
 	pkt->flags |= FG_PKT_L4;
