@@ -214,6 +214,8 @@ static void status_policy(FILE *f, const json_t *pol)
 		return;
 	}
 	fprintf(f, "%-13s generation %lld", "policy", jnum(pol, "generation"));
+	if (json_object_get(pol, "rules"))
+		fprintf(f, ", %lld rules", jnum(pol, "rules"));
 	if (json_object_get(pol, "loaded_at"))
 		fprintf(f, ", loaded %s", jstr(pol, "loaded_at", "-"));
 	if (json_object_get(pol, "source"))
@@ -250,11 +252,27 @@ static void status_list(FILE *f, const char *label, const json_t *arr)
 	fputc('\n', f);
 }
 
+/* "programs": [{"name","id"}, ...] as "name (id N), ..." */
+static void status_progs(FILE *f, const json_t *progs)
+{
+	size_t i, n = 0;
+	json_t *p;
+
+	json_array_foreach((json_t *)progs, i, p) {
+		if (!json_is_object(p))
+			continue;
+		fprintf(f, "%s%s (id %lld)", n++ ? ", " : "programs      ", jstr(p, "name", "?"),
+			jnum(p, "id"));
+	}
+	if (n)
+		fputc('\n', f);
+}
+
 /* Top-level scalars the daemon adds beyond the documented shape. */
 static void status_extra(FILE *f, const json_t *st)
 {
 	static const char *const known[] = { "version", "uptime_s", "policy", "interfaces",
-					      "not_enforced", NULL };
+					      "not_enforced", "programs", "detached", NULL };
 	const char *key, *s;
 	char buf[64];
 	json_t *v;
@@ -276,8 +294,11 @@ void fmt_status(FILE *f, const json_t *st)
 		fmt_duration(buf, sizeof(buf), jnum(st, "uptime_s"));
 		fprintf(f, "%-13s %s\n", "uptime", buf);
 	}
+	if (json_is_true(json_object_get(st, "detached")))
+		fprintf(f, "%-13s detached, exiting\n", "state");
 	status_policy(f, json_object_get(st, "policy"));
 	status_ifaces(f, json_object_get(st, "interfaces"));
+	status_progs(f, json_object_get(st, "programs"));
 	if (json_array_size(ne))
 		status_list(f, "not enforced", ne);
 	status_extra(f, st);
@@ -455,6 +476,10 @@ void fmt_doctor(FILE *f, const json_t *doc)
 	}
 	json_array_foreach((json_t *)checks, i, c)
 		doctor_check(f, c, w);
+	if (json_is_boolean(json_object_get(doc, "ok")))
+		fprintf(f, "%s\n", json_is_true(json_object_get(doc, "ok"))
+					   ? "summary: flowgate can run here"
+					   : "summary: something flowgate needs is missing (see FAIL above)");
 }
 
 /* ---- policy errors from the API --------------------------------------- */

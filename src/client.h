@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifndef FG_DEFAULT_SOCKET /* also in daemon.h */
 #define FG_DEFAULT_SOCKET "/run/flowgate/flowgate.sock"
+#endif
 
 struct client {
 	const char *socket; /* path of the API socket */

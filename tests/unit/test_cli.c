@@ -214,7 +214,9 @@ static void test_cli_status_text(void)
 {
 	char *out = render(fmt_status,
 			   "{\"version\":\"0.1.0\",\"uptime_s\":3725,\"policy\":{\"generation\":4,"
-			   "\"loaded_at\":\"2025-01-01T00:00:00Z\",\"source\":\"/etc/p.yaml\"},"
+			   "\"loaded_at\":\"2025-01-01T00:00:00Z\",\"source\":\"/etc/p.yaml\","
+			   "\"rules\":3},\"detached\":false,\"programs\":[{\"name\":\"fg_xdp\","
+			   "\"id\":12},null],"
 			   "\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\"},"
 			   "{\"name\":\"eth1\",\"mode\":\"generic\"}],"
 			   "\"not_enforced\":[\"protect\",\"services\"],\"pid\":42}");
@@ -222,9 +224,11 @@ static void test_cli_status_text(void)
 	ASSERT_STREQ(out,
 		     "flowgated     0.1.0\n"
 		     "uptime        1h2m5s\n"
-		     "policy        generation 4, loaded 2025-01-01T00:00:00Z from /etc/p.yaml\n"
+		     "policy        generation 4, 3 rules, loaded 2025-01-01T00:00:00Z from "
+		     "/etc/p.yaml\n"
 		     "interfaces    eth0 (native)\n"
 		     "              eth1 (generic)\n"
+		     "programs      fg_xdp (id 12)\n"
 		     "not enforced  protect, services\n"
 		     "pid           42\n",
 		     "status");
