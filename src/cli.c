@@ -13,17 +13,17 @@
 #include "policy.h"
 
 static const struct option cli_longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "follow", no_argument, NULL, 'f' },
-	{ "ttl", required_argument, NULL, 't' },
-	{ "write", required_argument, NULL, 'w' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "once", no_argument, NULL, 'o' },
-	{ "iterations", required_argument, NULL, 'n' },
-	{ "interval", required_argument, NULL, 'd' },
-	{ "socket", required_argument, NULL, 'S' },
-	{ NULL, 0, NULL, 0 },
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, 'j'},
+    {"follow", no_argument, NULL, 'f'},
+    {"ttl", required_argument, NULL, 't'},
+    {"write", required_argument, NULL, 'w'},
+    {"count", required_argument, NULL, 'c'},
+    {"once", no_argument, NULL, 'o'},
+    {"iterations", required_argument, NULL, 'n'},
+    {"interval", required_argument, NULL, 'd'},
+    {"socket", required_argument, NULL, 'S'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Which enum cli_opt bit an option character needs (0: always allowed). */
@@ -50,8 +50,7 @@ static unsigned opt_bit(int c)
 	return 0;
 }
 
-static int parse_positive(const char *cmd, const char *opt, const char *s, long *out,
-			  FILE *err)
+static int parse_positive(const char *cmd, const char *opt, const char *s, long *out, FILE *err)
 {
 	char *end;
 	long v;
@@ -73,7 +72,8 @@ static int parse_seconds(const char *cmd, const char *s, double *out, FILE *err)
 
 	v = strtod(s, &end);
 	if (end == s || *end || !(v >= 0.1 && v <= 3600)) {
-		fprintf(err, "flowgate %s: --interval wants seconds between 0.1 and 3600, not \"%s\"\n",
+		fprintf(err,
+			"flowgate %s: --interval wants seconds between 0.1 and 3600, not \"%s\"\n",
 			cmd, s);
 		return CLI_EUSER;
 	}
@@ -125,8 +125,7 @@ static int bad_usage(const struct cli_cmd *cmd, FILE *err, const char *fmt, cons
 	return CLI_EUSER;
 }
 
-int cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *a,
-		   FILE *err)
+int cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *a, FILE *err)
 {
 	int c, rc;
 
@@ -173,7 +172,8 @@ int cli_report_unreachable(const struct cli *cli, const char *what, int err)
 	case EACCES:
 	case EPERM:
 		fprintf(stderr,
-			"flowgate: cannot reach flowgated at %s: %s (run as root or as a member of group flowgate)\n",
+			"flowgate: cannot reach flowgated at %s: %s (run as root or as a member of "
+			"group flowgate)\n",
 			sock, strerror(-err));
 		break;
 	case ENOENT:
@@ -181,7 +181,8 @@ int cli_report_unreachable(const struct cli *cli, const char *what, int err)
 	case ENOTDIR:
 	case ENOTSOCK:
 		fprintf(stderr,
-			"flowgate: cannot reach flowgated at %s: %s (is the daemon running? use --socket)\n",
+			"flowgate: cannot reach flowgated at %s: %s (is the daemon running? use "
+			"--socket)\n",
 			sock, strerror(-err));
 		break;
 	case ETIMEDOUT:
@@ -189,8 +190,8 @@ int cli_report_unreachable(const struct cli *cli, const char *what, int err)
 			sock);
 		break;
 	default:
-		fprintf(stderr, "flowgate: %s: talking to flowgated at %s failed: %s\n", what,
-			sock, cli->client.err[0] ? cli->client.err : strerror(-err));
+		fprintf(stderr, "flowgate: %s: talking to flowgated at %s failed: %s\n", what, sock,
+			cli->client.err[0] ? cli->client.err : strerror(-err));
 	}
 	return CLI_ESYS;
 }
@@ -206,8 +207,7 @@ static void print_detail(FILE *f, const json_t *detail)
 		return;
 	}
 	if (json_is_array(detail)) {
-		json_array_foreach(detail, i, v)
-			print_detail(f, v);
+		json_array_foreach(detail, i, v) print_detail(f, v);
 		return;
 	}
 	if (!detail || json_is_null(detail))
@@ -255,8 +255,8 @@ static int parse_answer(const char *what, const struct client_resp *r, json_t **
 	return CLI_ESYS;
 }
 
-int cli_call(struct cli *cli, const char *what, const char *method, const char *path,
-	     json_t *body, json_t **out)
+int cli_call(struct cli *cli, const char *what, const char *method, const char *path, json_t *body,
+	     json_t **out)
 {
 	struct client_resp r;
 	char *text = NULL;

@@ -28,13 +28,13 @@ enum cli_exit {
 
 /* Options a command may accept (struct cli_cmd.opts). */
 enum cli_opt {
-	CLI_O_JSON = 1 << 0,     /* --json */
-	CLI_O_FOLLOW = 1 << 1,   /* -f, --follow */
-	CLI_O_TTL = 1 << 2,      /* --ttl D */
-	CLI_O_WRITE = 1 << 3,    /* -w, --write FILE */
-	CLI_O_COUNT = 1 << 4,    /* -c, --count N */
-	CLI_O_ONCE = 1 << 5,     /* --once */
-	CLI_O_ITER = 1 << 6,     /* -n, --iterations N */
+	CLI_O_JSON = 1 << 0,	 /* --json */
+	CLI_O_FOLLOW = 1 << 1,	 /* -f, --follow */
+	CLI_O_TTL = 1 << 2,	 /* --ttl D */
+	CLI_O_WRITE = 1 << 3,	 /* -w, --write FILE */
+	CLI_O_COUNT = 1 << 4,	 /* -c, --count N */
+	CLI_O_ONCE = 1 << 5,	 /* --once */
+	CLI_O_ITER = 1 << 6,	 /* -n, --iterations N */
 	CLI_O_INTERVAL = 1 << 7, /* -d, --interval SECONDS */
 };
 
@@ -47,10 +47,10 @@ struct cli_args {
 	const char *ttl;
 	const char *write;
 	const char *socket;
-	long count;      /* 0 = no limit */
+	long count;	 /* 0 = no limit */
 	long iterations; /* 0 = forever */
 	double interval; /* seconds */
-	int argc;        /* positional arguments */
+	int argc;	 /* positional arguments */
 	char **argv;
 };
 
@@ -63,10 +63,10 @@ struct cli {
 
 struct cli_cmd {
 	const char *name;
-	const char *synopsis; /* arguments, for the usage line */
-	const char *summary;  /* one line, for `flowgate --help` */
-	const char *help;     /* description, options and EXAMPLES */
-	unsigned opts;        /* enum cli_opt */
+	const char *synopsis;	/* arguments, for the usage line */
+	const char *summary;	/* one line, for `flowgate --help` */
+	const char *help;	/* description, options and EXAMPLES */
+	unsigned opts;		/* enum cli_opt */
 	int min_args, max_args; /* positional arguments; max -1 = any */
 	int (*run)(struct cli *cli, const struct cli_args *a);
 };
@@ -81,8 +81,7 @@ void cli_cmd_help(const struct cli_cmd *cmd, FILE *f);
  * Parse a command's arguments (argv[0] is the command name). Returns 0,
  * or CLI_EUSER after printing what is wrong to `err`. --help sets a->help.
  */
-int cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv,
-		   struct cli_args *a, FILE *err);
+int cli_parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *a, FILE *err);
 /* 0 for 2xx, 1 for 4xx, 2 for anything else. */
 int cli_exit_for_status(long status);
 /* Print why the daemon could not be reached; returns CLI_ESYS. */
@@ -94,8 +93,8 @@ int cli_report_http(const char *what, const struct client_resp *r, FILE *f);
  * (may be NULL if not wanted). Errors are reported on stderr under `what`;
  * returns the exit code.
  */
-int cli_call(struct cli *cli, const char *what, const char *method,
-	     const char *path, json_t *body, json_t **out);
+int cli_call(struct cli *cli, const char *what, const char *method, const char *path, json_t *body,
+	     json_t **out);
 /* Print a JSON document as the CLI's --json output. */
 void cli_print_json(FILE *f, const json_t *doc);
 /* Seconds from a duration ("10m", "90s", "500ms", plain seconds); -1 bad. */
@@ -141,13 +140,13 @@ void cli_catch_stop(volatile int **flag);
 /* Follows a pcap stream to count whole records (capture --count). */
 enum pcap_scan_state { PCAP_S_GLOBAL = 0, PCAP_S_RECHDR, PCAP_S_DATA };
 struct pcap_scan {
-	int state;     /* enum pcap_scan_state */
-	bool swap;     /* file written in the other byte order */
+	int state; /* enum pcap_scan_state */
+	bool swap; /* file written in the other byte order */
 	uint8_t hdr[24];
-	size_t have;   /* bytes of the current header in hdr */
-	size_t need;   /* bytes left in the current unit */
-	long records;  /* complete records seen */
-	long max;      /* stop after this many; 0 = never */
+	size_t have;  /* bytes of the current header in hdr */
+	size_t need;  /* bytes left in the current unit */
+	long records; /* complete records seen */
+	long max;     /* stop after this many; 0 = never */
 };
 void pcap_scan_init(struct pcap_scan *s, long max);
 /*

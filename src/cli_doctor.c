@@ -81,7 +81,10 @@ static void probe_prog(json_t *checks, const char *name, enum bpf_prog_type t)
 {
 	int r = libbpf_probe_bpf_prog_type(t, NULL);
 
-	add_check(checks, name, r == 1, r == 1 ? "loads" : r == 0 ? "not supported" : strerror(-r),
+	add_check(checks, name, r == 1,
+		  r == 1   ? "loads"
+		  : r == 0 ? "not supported"
+			   : strerror(-r),
 		  "a newer kernel, or one with BPF enabled, is needed");
 }
 
@@ -90,7 +93,9 @@ static void probe_map(json_t *checks, const char *name, enum bpf_map_type t)
 	int r = libbpf_probe_bpf_map_type(t, NULL);
 
 	add_check(checks, name, r == 1,
-		  r == 1 ? "can be created" : r == 0 ? "not supported" : strerror(-r),
+		  r == 1   ? "can be created"
+		  : r == 0 ? "not supported"
+			   : strerror(-r),
 		  "a newer kernel, or one with BPF enabled, is needed");
 }
 
@@ -137,7 +142,8 @@ int cmd_doctor(struct cli *cli, const struct cli_args *a)
 	if (err && !no_daemon(err))
 		return cli_report_unreachable(cli, "doctor", err);
 	if (err) {
-		fprintf(stderr, "flowgate: doctor: flowgated is not running at %s; local checks only\n",
+		fprintf(stderr,
+			"flowgate: doctor: flowgated is not running at %s; local checks only\n",
 			cli->socket);
 		doc = cli_doctor_local();
 	} else if (cli_exit_for_status(r.status)) {

@@ -69,7 +69,8 @@ static void print_extra(FILE *f, const json_t *o, const char *const *skip)
 	json_t *v;
 	char buf[64];
 
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		if (in_list(key, skip))
 			continue;
 		s = scalar_text(v, buf, sizeof(buf));
@@ -85,7 +86,8 @@ static int col_width(const json_t *arr, const char *key, int min)
 	json_t *v;
 	int w = min;
 
-	json_array_foreach((json_t *)arr, i, v) {
+	json_array_foreach((json_t *)arr, i, v)
+	{
 		int l = (int)strlen(jstr(v, key, "-"));
 
 		if (l > w)
@@ -99,7 +101,7 @@ void fmt_duration(char *buf, size_t len, long long secs)
 	static const struct {
 		long long unit;
 		char suffix;
-	} parts[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	} parts[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
 	size_t i, off = 0;
 
 	if (secs < 0) {
@@ -141,11 +143,11 @@ static void stats_rules(FILE *f, const json_t *st)
 
 	fprintf(f, "%-*s  %-6s  %12s  %14s\n", w, "RULE", "ACTION", "PACKETS", "BYTES");
 	json_array_foreach((json_t *)rules, i, r)
-		fprintf(f, "%-*s  %-6s  %12lld  %14lld\n", w, jstr(r, "name", "-"),
-			jstr(r, "action", "-"), jnum(r, "packets"), jnum(r, "bytes"));
+	    fprintf(f, "%-*s  %-6s  %12lld  %14lld\n", w, jstr(r, "name", "-"),
+		    jstr(r, "action", "-"), jnum(r, "packets"), jnum(r, "bytes"));
 	if (dflt)
-		fprintf(f, "%-*s  %-6s  %12lld  %14lld\n", w, "(default)",
-			jstr(dflt, "action", ""), jnum(dflt, "packets"), jnum(dflt, "bytes"));
+		fprintf(f, "%-*s  %-6s  %12lld  %14lld\n", w, "(default)", jstr(dflt, "action", ""),
+			jnum(dflt, "packets"), jnum(dflt, "bytes"));
 }
 
 static void stats_drops(FILE *f, const json_t *st)
@@ -156,7 +158,8 @@ static void stats_drops(FILE *f, const json_t *st)
 	int n = 0;
 
 	fprintf(f, "\n%-22s  %12s\n", "DROP REASON", "PACKETS");
-	json_object_foreach((json_t *)drops, reason, v) {
+	json_object_foreach((json_t *)drops, reason, v)
+	{
 		if (!json_integer_value(v))
 			continue;
 		fprintf(f, "%-22s  %12lld\n", reason, (long long)json_integer_value(v));
@@ -177,8 +180,8 @@ static void stats_ifaces(FILE *f, const json_t *st)
 		return;
 	fprintf(f, "\n%-*s  %-7s  %12s\n", w, "INTERFACE", "MODE", "RX_PACKETS");
 	json_array_foreach((json_t *)ifs, i, v)
-		fprintf(f, "%-*s  %-7s  %12lld\n", w, jstr(v, "name", "-"), jstr(v, "mode", "-"),
-			jnum(v, "rx_packets"));
+	    fprintf(f, "%-*s  %-7s  %12lld\n", w, jstr(v, "name", "-"), jstr(v, "mode", "-"),
+		    jnum(v, "rx_packets"));
 }
 
 /* Per-service counters, when the daemon reports them. */
@@ -193,8 +196,8 @@ static void stats_services(FILE *f, const json_t *st)
 		return;
 	fprintf(f, "\n%-*s  %12s  %14s\n", w, "SERVICE", "PACKETS", "BYTES");
 	json_array_foreach((json_t *)svcs, i, v)
-		fprintf(f, "%-*s  %12lld  %14lld\n", w, jstr(v, "name", "-"), jnum(v, "packets"),
-			jnum(v, "bytes"));
+	    fprintf(f, "%-*s  %12lld  %14lld\n", w, jstr(v, "name", "-"), jnum(v, "packets"),
+		    jnum(v, "bytes"));
 }
 
 void fmt_stats(FILE *f, const json_t *stats)
@@ -225,14 +228,15 @@ static void status_policy(FILE *f, const json_t *pol)
 
 static void status_ifaces(FILE *f, const json_t *ifs)
 {
-	static const char *const skip[] = { "name", "mode", NULL };
+	static const char *const skip[] = {"name", "mode", NULL};
 	size_t i;
 	json_t *v;
 
 	fprintf(f, "%-13s", "interfaces");
 	if (!json_array_size(ifs))
 		fprintf(f, " (none)");
-	json_array_foreach((json_t *)ifs, i, v) {
+	json_array_foreach((json_t *)ifs, i, v)
+	{
 		fprintf(f, "%s %s (%s", i ? "\n             " : "", jstr(v, "name", "-"),
 			jstr(v, "mode", "-"));
 		print_extra(f, v, skip);
@@ -248,7 +252,7 @@ static void status_list(FILE *f, const char *label, const json_t *arr)
 
 	fprintf(f, "%-13s", label);
 	json_array_foreach((json_t *)arr, i, v)
-		fprintf(f, "%s%s", i ? ", " : " ", json_string_value(v) ?: "?");
+	    fprintf(f, "%s%s", i ? ", " : " ", json_string_value(v) ?: "?");
 	fputc('\n', f);
 }
 
@@ -258,7 +262,8 @@ static void status_progs(FILE *f, const json_t *progs)
 	size_t i, n = 0;
 	json_t *p;
 
-	json_array_foreach((json_t *)progs, i, p) {
+	json_array_foreach((json_t *)progs, i, p)
+	{
 		if (!json_is_object(p))
 			continue;
 		fprintf(f, "%s%s (id %lld)", n++ ? ", " : "programs      ", jstr(p, "name", "?"),
@@ -271,13 +276,14 @@ static void status_progs(FILE *f, const json_t *progs)
 /* Top-level scalars the daemon adds beyond the documented shape. */
 static void status_extra(FILE *f, const json_t *st)
 {
-	static const char *const known[] = { "version", "uptime_s", "policy", "interfaces",
-					      "not_enforced", "programs", "detached", NULL };
+	static const char *const known[] = {"version",	    "uptime_s", "policy",   "interfaces",
+					    "not_enforced", "programs", "detached", NULL};
 	const char *key, *s;
 	char buf[64];
 	json_t *v;
 
-	json_object_foreach((json_t *)st, key, v) {
+	json_object_foreach((json_t *)st, key, v)
+	{
 		s = in_list(key, known) ? NULL : scalar_text(v, buf, sizeof(buf));
 		if (s)
 			fprintf(f, "%-13s %s\n", key, s);
@@ -319,7 +325,8 @@ void fmt_bans(FILE *f, const json_t *bans)
 		return;
 	}
 	fprintf(f, "%-*s  %-10s  %s\n", w, "CIDR", "REASON", "EXPIRES IN");
-	json_array_foreach((json_t *)bans, i, b) {
+	json_array_foreach((json_t *)bans, i, b)
+	{
 		exp = json_object_get(b, "expires_in_s");
 		if (!json_is_number(exp) || jnum(b, "expires_in_s") < 0)
 			snprintf(buf, sizeof(buf), "never");
@@ -345,12 +352,13 @@ static void fmt_hostport(char *buf, size_t len, const char *host, long long port
 
 static void service_backends(FILE *f, const json_t *bes)
 {
-	static const char *const skip[] = { "address", "port", NULL };
+	static const char *const skip[] = {"address", "port", NULL};
 	char hp[80];
 	size_t i;
 	json_t *b;
 
-	json_array_foreach((json_t *)bes, i, b) {
+	json_array_foreach((json_t *)bes, i, b)
+	{
 		fmt_hostport(hp, sizeof(hp), jstr(b, "address", "?"), jnum(b, "port"));
 		fprintf(f, "  -> %-24s", hp);
 		print_extra(f, b, skip);
@@ -360,9 +368,9 @@ static void service_backends(FILE *f, const json_t *bes)
 
 void fmt_services(FILE *f, const json_t *services)
 {
-	static const char *const skip[] = { "name", "vip", "port", "proto", "backends", NULL };
-	const json_t *arr = json_is_array(services) ? services
-						     : json_object_get(services, "services");
+	static const char *const skip[] = {"name", "vip", "port", "proto", "backends", NULL};
+	const json_t *arr =
+	    json_is_array(services) ? services : json_object_get(services, "services");
 	char hp[80];
 	size_t i;
 	json_t *s;
@@ -371,7 +379,8 @@ void fmt_services(FILE *f, const json_t *services)
 		fprintf(f, "no services\n");
 		return;
 	}
-	json_array_foreach((json_t *)arr, i, s) {
+	json_array_foreach((json_t *)arr, i, s)
+	{
 		fmt_hostport(hp, sizeof(hp), jstr(s, "vip", "?"), jnum(s, "port"));
 		fprintf(f, "%s%s %s/%s", i ? "\n" : "", jstr(s, "name", "?"), hp,
 			jstr(s, "proto", "tcp"));
@@ -396,8 +405,8 @@ static void event_flow(FILE *f, const json_t *ev)
 
 void fmt_event(FILE *f, const json_t *ev)
 {
-	static const char *const skip[] = { "ts", "event", "rule", "reason", "proto",
-					     "src", "dst", "sport", "dport", NULL };
+	static const char *const skip[] = {"ts",  "event", "rule",  "reason", "proto",
+					   "src", "dst",   "sport", "dport",  NULL};
 
 	fprintf(f, "%s %s", jstr(ev, "ts", "-"), jstr(ev, "event", "?"));
 	if (json_object_get(ev, "rule"))
@@ -451,13 +460,15 @@ static void print_tree(FILE *f, const char *prefix, const json_t *v)
 		return;
 	}
 	if (json_is_array(v)) {
-		json_array_foreach((json_t *)v, i, c) {
+		json_array_foreach((json_t *)v, i, c)
+		{
 			snprintf(key, sizeof(key), "%s[%zu]", prefix, i);
 			print_tree(f, key, c);
 		}
 		return;
 	}
-	json_object_foreach((json_t *)v, k, c) {
+	json_object_foreach((json_t *)v, k, c)
+	{
 		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k);
 		print_tree(f, key, c);
 	}
@@ -474,12 +485,12 @@ void fmt_doctor(FILE *f, const json_t *doc)
 		print_tree(f, "", doc);
 		return;
 	}
-	json_array_foreach((json_t *)checks, i, c)
-		doctor_check(f, c, w);
+	json_array_foreach((json_t *)checks, i, c) doctor_check(f, c, w);
 	if (json_is_boolean(json_object_get(doc, "ok")))
-		fprintf(f, "%s\n", json_is_true(json_object_get(doc, "ok"))
-					   ? "summary: flowgate can run here"
-					   : "summary: something flowgate needs is missing (see FAIL above)");
+		fprintf(f, "%s\n",
+			json_is_true(json_object_get(doc, "ok"))
+			    ? "summary: flowgate can run here"
+			    : "summary: something flowgate needs is missing (see FAIL above)");
 }
 
 /* ---- policy errors from the API --------------------------------------- */
@@ -549,8 +560,8 @@ static int policy_error_one(FILE *f, const json_t *e, const char *file)
 	}
 	if (!json_is_object(e))
 		return 0;
-	fprintf(f, "%s:%lld:%lld: %s\n", file, jnum(e, "line"),
-		jnum(e, "col") ?: jnum(e, "column"), jstr(e, "message", jstr(e, "error", "?")));
+	fprintf(f, "%s:%lld:%lld: %s\n", file, jnum(e, "line"), jnum(e, "col") ?: jnum(e, "column"),
+		jstr(e, "message", jstr(e, "error", "?")));
 	return 1;
 }
 
@@ -564,8 +575,7 @@ int fmt_policy_errors(FILE *f, const json_t *answer, const char *file)
 	if (!list)
 		list = json_object_get(answer, "detail");
 	if (json_is_array(list)) {
-		json_array_foreach((json_t *)list, i, e)
-			n += policy_error_one(f, e, file);
+		json_array_foreach((json_t *)list, i, e) n += policy_error_one(f, e, file);
 	} else if (list) {
 		n += policy_error_one(f, list, file);
 	}
@@ -580,9 +590,7 @@ static const json_t *find_named(const json_t *arr, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach((json_t *)arr, i, v)
-		if (!strcmp(jstr(v, "name", ""), name))
-			return v;
+	json_array_foreach((json_t *)arr, i, v) if (!strcmp(jstr(v, "name", ""), name)) return v;
 	return NULL;
 }
 
@@ -607,19 +615,18 @@ static void top_rules(FILE *f, const json_t *prev, const json_t *cur, double dt)
 
 	fprintf(f, "%-*s  %-6s  %10s  %12s  %12s\n", w, "RULE", "ACTION", "PPS", "BITRATE",
 		"PACKETS");
-	json_array_foreach((json_t *)rules, i, r) {
+	json_array_foreach((json_t *)rules, i, r)
+	{
 		const json_t *p = find_named(json_object_get(prev, "rules"), jstr(r, "name", ""));
 
 		fmt_bitrate(bps, sizeof(bps), 8 * rate(p, r, "bytes", dt));
 		fprintf(f, "%-*s  %-6s  %10.0f  %12s  %12lld\n", w, jstr(r, "name", "-"),
-			jstr(r, "action", "-"), rate(p, r, "packets", dt), bps,
-			jnum(r, "packets"));
+			jstr(r, "action", "-"), rate(p, r, "packets", dt), bps, jnum(r, "packets"));
 	}
 	r = json_object_get(cur, "default");
 	fmt_bitrate(bps, sizeof(bps), 8 * rate(json_object_get(prev, "default"), r, "bytes", dt));
 	fprintf(f, "%-*s  %-6s  %10.0f  %12s  %12lld\n", w, "(default)", jstr(r, "action", ""),
-		rate(json_object_get(prev, "default"), r, "packets", dt), bps,
-		jnum(r, "packets"));
+		rate(json_object_get(prev, "default"), r, "packets", dt), bps, jnum(r, "packets"));
 }
 
 static void top_drops(FILE *f, const json_t *prev, const json_t *cur, double dt)
@@ -629,11 +636,13 @@ static void top_drops(FILE *f, const json_t *prev, const json_t *cur, double dt)
 	json_t *v;
 
 	fprintf(f, "\n%-22s  %10s  %12s\n", "DROP REASON", "PPS", "PACKETS");
-	json_object_foreach(json_object_get(cur, "drops"), reason, v) {
+	json_object_foreach(json_object_get(cur, "drops"), reason, v)
+	{
 		if (!json_integer_value(v))
 			continue;
-		fprintf(f, "%-22s  %10.0f  %12lld\n", reason, rate(pd, json_object_get(cur, "drops"),
-			reason, dt), (long long)json_integer_value(v));
+		fprintf(f, "%-22s  %10.0f  %12lld\n", reason,
+			rate(pd, json_object_get(cur, "drops"), reason, dt),
+			(long long)json_integer_value(v));
 	}
 }
 
@@ -645,9 +654,10 @@ static void top_ifaces(FILE *f, const json_t *prev, const json_t *cur, double dt
 	json_t *v;
 
 	fprintf(f, "\n%-*s  %-7s  %10s  %12s\n", w, "INTERFACE", "MODE", "RX_PPS", "RX_PACKETS");
-	json_array_foreach((json_t *)ifs, i, v) {
-		const json_t *p = find_named(json_object_get(prev, "interfaces"),
-					     jstr(v, "name", ""));
+	json_array_foreach((json_t *)ifs, i, v)
+	{
+		const json_t *p =
+		    find_named(json_object_get(prev, "interfaces"), jstr(v, "name", ""));
 
 		fprintf(f, "%-*s  %-7s  %10.0f  %12lld\n", w, jstr(v, "name", "-"),
 			jstr(v, "mode", "-"), rate(p, v, "rx_packets", dt), jnum(v, "rx_packets"));

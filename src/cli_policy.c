@@ -133,8 +133,7 @@ int cmd_apply(struct cli *cli, const struct cli_args *a)
 		fprintf(stderr, "flowgate: apply: cannot read %s: %s\n", path, strerror(-err));
 		return CLI_EUSER;
 	}
-	err = client_request(&cli->client, "PUT", "/v1/policy", text, len,
-			     "application/yaml", &r);
+	err = client_request(&cli->client, "PUT", "/v1/policy", text, len, "application/yaml", &r);
 	free(text);
 	if (err)
 		return cli_report_unreachable(cli, "apply", err);

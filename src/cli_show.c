@@ -86,7 +86,8 @@ static int ban_add(struct cli *cli, const struct cli_args *a, const char *cidr)
 
 	if (ttl < 0) {
 		fprintf(stderr,
-			"flowgate: ban add: bad --ttl \"%s\": want a duration like 90s, 10m, 2h or seconds\n",
+			"flowgate: ban add: bad --ttl \"%s\": want a duration like 90s, 10m, 2h or "
+			"seconds\n",
 			a->ttl);
 		return CLI_EUSER;
 	}

@@ -23,7 +23,7 @@ static void on_signal(int sig)
 /* Ctrl-C and SIGTERM end a stream quietly (exit 0) instead of killing it. */
 void cli_catch_stop(volatile int **flag)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -37,9 +37,9 @@ void cli_catch_stop(volatile int **flag)
 struct events_out {
 	bool json;
 	long max, seen; /* --count, events printed */
-	char *line;     /* partial line carried between chunks */
+	char *line;	/* partial line carried between chunks */
 	size_t len;
-	bool broken;    /* stdout failed (EPIPE) */
+	bool broken; /* stdout failed (EPIPE) */
 };
 
 /* Print one JSON line: as is with --json, else as a one-line event. */
@@ -108,7 +108,8 @@ static void events_print_all(struct events_out *o, const char *body, size_t len)
 			event_line(o, o->line, o->len);
 		return;
 	}
-	json_array_foreach(arr, i, ev) {
+	json_array_foreach(arr, i, ev)
+	{
 		char *s = json_dumps(ev, JSON_COMPACT);
 
 		if (s && (!o->max || o->seen < o->max))
@@ -120,7 +121,7 @@ static void events_print_all(struct events_out *o, const char *body, size_t len)
 
 int cmd_events(struct cli *cli, const struct cli_args *a)
 {
-	struct events_out o = { .json = cli->json, .max = a->count };
+	struct events_out o = {.json = cli->json, .max = a->count};
 	const char *path = a->follow ? "/v1/events?follow=1" : "/v1/events";
 	volatile int *stop;
 	struct client_resp r;
@@ -294,8 +295,8 @@ static int capture_write_failed(const char *path)
 
 int cmd_capture(struct cli *cli, const struct cli_args *a)
 {
-	struct capture_out o = { 0 };
-	struct client_resp r = { 0 };
+	struct capture_out o = {0};
+	struct client_resp r = {0};
 	volatile int *stop;
 	char *path;
 	int err, rc = CLI_OK;

@@ -22,8 +22,8 @@ static double now_s(void)
 /* Sleep `secs` unless *stop is raised (a signal interrupts nanosleep). */
 static void nap(double secs, volatile int *stop)
 {
-	struct timespec ts = { .tv_sec = (time_t)secs,
-			       .tv_nsec = (long)((secs - (time_t)secs) * 1e9) };
+	struct timespec ts = {.tv_sec = (time_t)secs,
+			      .tv_nsec = (long)((secs - (time_t)secs) * 1e9)};
 
 	while (!*stop && nanosleep(&ts, &ts) && errno == EINTR)
 		;

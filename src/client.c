@@ -14,7 +14,7 @@
 
 #define CLIENT_CONNECT_TIMEOUT_MS 5000L
 #define CLIENT_REQUEST_TIMEOUT_MS 120000L /* a 1M-entry apply takes ~1 s */
-#define CLIENT_BODY_MAX (64UL << 20)      /* no API answer is this big */
+#define CLIENT_BODY_MAX (64UL << 20)	  /* no API answer is this big */
 
 const char *client_socket_path(const char *opt)
 {
@@ -73,7 +73,7 @@ struct xfer {
 	client_chunk_fn fn; /* NULL: buffer everything */
 	void *ctx;
 	volatile int *stop;
-	bool stopped;       /* ended by fn or *stop: not an error */
+	bool stopped; /* ended by fn or *stop: not an error */
 };
 
 static size_t xfer_write(char *data, size_t size, size_t nmemb, void *arg)
@@ -93,8 +93,7 @@ static size_t xfer_write(char *data, size_t size, size_t nmemb, void *arg)
 	return resp_append(x->resp, data, len) ? 0 : len;
 }
 
-static int xfer_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-			 curl_off_t un)
+static int xfer_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
 	struct xfer *x = arg;
 
@@ -125,8 +124,7 @@ static int xfer_error(struct client *c, CURL *curl, CURLcode rc, const char *ebu
 		snprintf(c->err, sizeof(c->err), "out of memory");
 		return -ENOMEM;
 	default:
-		snprintf(c->err, sizeof(c->err), "%s",
-			 *ebuf ? ebuf : curl_easy_strerror(rc));
+		snprintf(c->err, sizeof(c->err), "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
 		return -EPROTO;
 	}
 }
@@ -143,8 +141,7 @@ static struct curl_slist *xfer_headers(const char *ctype)
 	return h;
 }
 
-static void xfer_setup(struct client *c, struct xfer *x, const char *method,
-		       const char *url)
+static void xfer_setup(struct client *c, struct xfer *x, const char *method, const char *url)
 {
 	CURL *curl = x->curl;
 
@@ -165,9 +162,8 @@ static void xfer_setup(struct client *c, struct xfer *x, const char *method,
 	}
 }
 
-static int xfer_run(struct client *c, struct xfer *x, const char *method,
-		    const char *path, const char *body, size_t len,
-		    const char *ctype)
+static int xfer_run(struct client *c, struct xfer *x, const char *method, const char *path,
+		    const char *body, size_t len, const char *ctype)
 {
 	char url[4096], ebuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
@@ -205,19 +201,18 @@ out:
 	return err;
 }
 
-int client_request(struct client *c, const char *method, const char *path,
-		   const char *body, size_t len, const char *ctype,
-		   struct client_resp *resp)
+int client_request(struct client *c, const char *method, const char *path, const char *body,
+		   size_t len, const char *ctype, struct client_resp *resp)
 {
-	struct xfer x = { .resp = resp };
+	struct xfer x = {.resp = resp};
 
 	return xfer_run(c, &x, method, path, body, len, ctype);
 }
 
-int client_stream(struct client *c, const char *path, client_chunk_fn fn,
-		  void *ctx, volatile int *stop, struct client_resp *resp)
+int client_stream(struct client *c, const char *path, client_chunk_fn fn, void *ctx,
+		  volatile int *stop, struct client_resp *resp)
 {
-	struct xfer x = { .resp = resp, .fn = fn, .ctx = ctx, .stop = stop };
+	struct xfer x = {.resp = resp, .fn = fn, .ctx = ctx, .stop = stop};
 	long saved = c->timeout_ms;
 	int err;
 

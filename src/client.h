@@ -17,8 +17,8 @@
 struct client {
 	const char *socket; /* path of the API socket */
 	long timeout_ms;    /* whole request; 0 = none (streams) */
-	int os_errno;       /* why the last request could not connect */
-	char err[256];      /* transport error of the last request */
+	int os_errno;	    /* why the last request could not connect */
+	char err[256];	    /* transport error of the last request */
 };
 
 /* A complete response: status and body (NUL-terminated). */
@@ -45,9 +45,8 @@ void client_init(struct client *c, const char *socket);
  * errno when the daemon could not be reached or the transfer broke
  * (c->err says why).
  */
-int client_request(struct client *c, const char *method, const char *path,
-		   const char *body, size_t len, const char *ctype,
-		   struct client_resp *resp);
+int client_request(struct client *c, const char *method, const char *path, const char *body,
+		   size_t len, const char *ctype, struct client_resp *resp);
 
 /*
  * GET PATH and hand the body to `fn` piece by piece while it arrives. A
@@ -56,8 +55,8 @@ int client_request(struct client *c, const char *method, const char *path,
  * points to a non-zero value the transfer ends quietly. Returns 0 or a
  * negative errno as client_request().
  */
-int client_stream(struct client *c, const char *path, client_chunk_fn fn,
-		  void *ctx, volatile int *stop, struct client_resp *resp);
+int client_stream(struct client *c, const char *path, client_chunk_fn fn, void *ctx,
+		  volatile int *stop, struct client_resp *resp);
 
 void client_resp_free(struct client_resp *resp);
 

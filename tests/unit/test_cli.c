@@ -31,10 +31,10 @@ static char *render(void (*fmt)(FILE *, const json_t *), const char *jtext)
 }
 
 static const struct cli_cmd t_ban = {
-	"ban", "list | add CIDR [--ttl D] | del CIDR", "", "", CLI_O_JSON | CLI_O_TTL, 1, 2, NULL,
+    "ban", "list | add CIDR [--ttl D] | del CIDR", "", "", CLI_O_JSON | CLI_O_TTL, 1, 2, NULL,
 };
 static const struct cli_cmd t_top = {
-	"top", "", "", "", CLI_O_ONCE | CLI_O_ITER | CLI_O_INTERVAL, 0, 0, NULL,
+    "top", "", "", "", CLI_O_ONCE | CLI_O_ITER | CLI_O_INTERVAL, 0, 0, NULL,
 };
 
 /* Parse a command line given as words; returns cli_parse_args()'s result. */
@@ -56,7 +56,7 @@ static int parse(const struct cli_cmd *cmd, struct cli_args *a, char **words, in
 
 static void test_cli_args_options_after_positionals(void)
 {
-	char *w[] = { "ban", "add", "10.0.0.1", "--ttl", "10m", "--json" };
+	char *w[] = {"ban", "add", "10.0.0.1", "--ttl", "10m", "--json"};
 	struct cli_args a;
 
 	if (!ASSERT_OK(parse(&t_ban, &a, w, 6), "parse"))
@@ -70,9 +70,9 @@ static void test_cli_args_options_after_positionals(void)
 
 static void test_cli_args_rejects_foreign_option(void)
 {
-	char *w1[] = { "ban", "list", "--follow" };
-	char *w2[] = { "ban", "list", "--bogus" };
-	char *w3[] = { "top", "--ttl", "5" };
+	char *w1[] = {"ban", "list", "--follow"};
+	char *w2[] = {"ban", "list", "--bogus"};
+	char *w3[] = {"top", "--ttl", "5"};
 	struct cli_args a;
 
 	ASSERT_EQ(parse(&t_ban, &a, w1, 3), CLI_EUSER, "--follow on ban");
@@ -82,9 +82,9 @@ static void test_cli_args_rejects_foreign_option(void)
 
 static void test_cli_args_counts_positionals(void)
 {
-	char *w1[] = { "ban" };
-	char *w2[] = { "ban", "add", "1.2.3.4", "extra" };
-	char *w3[] = { "ban", "--help" };
+	char *w1[] = {"ban"};
+	char *w2[] = {"ban", "add", "1.2.3.4", "extra"};
+	char *w3[] = {"ban", "--help"};
 	struct cli_args a;
 
 	ASSERT_EQ(parse(&t_ban, &a, w1, 1), CLI_EUSER, "too few");
@@ -95,10 +95,10 @@ static void test_cli_args_counts_positionals(void)
 
 static void test_cli_args_numbers(void)
 {
-	char *w1[] = { "top", "-n", "3", "-d", "0.5" };
-	char *w2[] = { "top", "-n", "0" };
-	char *w3[] = { "top", "-n", "x3" };
-	char *w4[] = { "top", "-d", "0" };
+	char *w1[] = {"top", "-n", "3", "-d", "0.5"};
+	char *w2[] = {"top", "-n", "0"};
+	char *w3[] = {"top", "-n", "x3"};
+	char *w4[] = {"top", "-d", "0"};
 	struct cli_args a;
 
 	if (ASSERT_OK(parse(&t_top, &a, w1, 5), "-n 3 -d 0.5")) {
@@ -124,7 +124,7 @@ static void test_cli_exit_codes_from_http_status(void)
 
 static void test_cli_http_error_message_and_code(void)
 {
-	struct client_resp r = { .status = 404 };
+	struct client_resp r = {.status = 404};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -179,12 +179,13 @@ static void test_cli_duration_format(void)
 
 static void test_cli_stats_table(void)
 {
-	char *out = render(fmt_stats,
-			   "{\"rules\":[{\"name\":\"drop-udp\",\"action\":\"drop\",\"packets\":5,"
-			   "\"bytes\":420},{\"name\":\"ping\",\"action\":\"allow\",\"packets\":3,"
-			   "\"bytes\":294}],\"default\":{\"packets\":12,\"bytes\":1000},"
-			   "\"drops\":{\"rule\":5,\"ban\":0,\"truncated\":1},"
-			   "\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\",\"rx_packets\":20}]}");
+	char *out =
+	    render(fmt_stats,
+		   "{\"rules\":[{\"name\":\"drop-udp\",\"action\":\"drop\",\"packets\":5,"
+		   "\"bytes\":420},{\"name\":\"ping\",\"action\":\"allow\",\"packets\":3,"
+		   "\"bytes\":294}],\"default\":{\"packets\":12,\"bytes\":1000},"
+		   "\"drops\":{\"rule\":5,\"ban\":0,\"truncated\":1},"
+		   "\"interfaces\":[{\"name\":\"eth0\",\"mode\":\"native\",\"rx_packets\":20}]}");
 
 	ASSERT_STREQ(out,
 		     "RULE       ACTION       PACKETS           BYTES\n"
@@ -254,10 +255,10 @@ static void test_cli_bans_table(void)
 
 static void test_cli_event_line(void)
 {
-	char *out = render(fmt_event,
-			   "{\"ts\":\"2025-01-01T00:00:01Z\",\"event\":\"drop\",\"reason\":\"rule\","
-			   "\"rule\":\"no-udp\",\"src\":\"10.0.0.1\",\"dst\":\"fd00::2\","
-			   "\"sport\":4000,\"dport\":53,\"proto\":\"udp\",\"iface\":\"eth0\"}");
+	char *out = render(
+	    fmt_event, "{\"ts\":\"2025-01-01T00:00:01Z\",\"event\":\"drop\",\"reason\":\"rule\","
+		       "\"rule\":\"no-udp\",\"src\":\"10.0.0.1\",\"dst\":\"fd00::2\","
+		       "\"sport\":4000,\"dport\":53,\"proto\":\"udp\",\"iface\":\"eth0\"}");
 
 	ASSERT_STREQ(out,
 		     "2025-01-01T00:00:01Z drop rule=no-udp reason=rule udp 10.0.0.1:4000 -> "
@@ -297,11 +298,11 @@ static void test_cli_policy_error_renamed(void)
 static void test_cli_policy_errors_shapes(void)
 {
 	static const char *const answers[] = {
-		"{\"error\":\"invalid\",\"detail\":[\"<api>:1:2: a\",\"<api>:3:4: b\"]}",
-		"{\"error\":\"invalid\",\"detail\":\"<api>:1:2: a\\n<api>:3:4: b\\n\"}",
-		"{\"error\":\"invalid\",\"detail\":[{\"line\":1,\"col\":2,\"message\":\"a\"},"
-		"{\"line\":3,\"col\":4,\"message\":\"b\"}]}",
-		"{\"error\":\"invalid\",\"errors\":[\"<api>:1:2: a\",\"<api>:3:4: b\"]}",
+	    "{\"error\":\"invalid\",\"detail\":[\"<api>:1:2: a\",\"<api>:3:4: b\"]}",
+	    "{\"error\":\"invalid\",\"detail\":\"<api>:1:2: a\\n<api>:3:4: b\\n\"}",
+	    "{\"error\":\"invalid\",\"detail\":[{\"line\":1,\"col\":2,\"message\":\"a\"},"
+	    "{\"line\":3,\"col\":4,\"message\":\"b\"}]}",
+	    "{\"error\":\"invalid\",\"errors\":[\"<api>:1:2: a\",\"<api>:3:4: b\"]}",
 	};
 	size_t i;
 
