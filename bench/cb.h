@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <flowgate/abi.h>
 #include "policy.h"
 
 struct cb_hdr {
@@ -134,6 +135,8 @@ static inline int cb_load_trace(const char *path, size_t max, struct cb_hdr **ou
 	char line[256];
 	gzFile f = gzopen(path, "r");
 
+	*out = NULL;
+	*n = 0;
 	if (!f)
 		return -errno;
 	while (gzgets(f, line, sizeof(line)) && (!max || k < max)) {

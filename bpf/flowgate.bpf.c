@@ -86,6 +86,15 @@ static __always_inline bool fg_banned(const struct fg_pkt *p, __u64 *now)
 	return b->expires_ns > *now;
 }
 
+static __always_inline bool fg_bans_exist(void)
+{
+	struct fg_runtime *rt;
+	__u32 zero = 0;
+
+	rt = bpf_map_lookup_elem(&fg_runtime, &zero);
+	return !rt || rt->nbans;
+}
+
 /* The active generation: its heap and header, read once per packet. */
 static __always_inline struct fg_heap_hdr *fg_generation(__u32 *slot, void **heap)
 {
@@ -120,6 +129,52 @@ static __always_inline struct fg_rule *fg_rule_at(void *heap,
 	return r + (ri & (FG_HEAP_RULES_PER_SLOT - 1));
 }
 
+/*
+ * The classifier's answer for this packet's flow, into *out: from the flow
+ * cache when it was computed in the running generation, else classified
+ * now and cached (a full cache only costs speed, never the verdict).
+ */
+static __always_inline void fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
+					    void *heap,
+					    const struct fg_heap_hdr *cfg,
+					    struct fg_flow_val *out)
+{
+	struct fg_flow_key k = {};
+	struct fg_flow_val *fv;
+	struct fg_rule *r;
+
+	__builtin_memcpy(k.src, p->src, 16);
+	__builtin_memcpy(k.dst, p->dst, 16);
+	k.ifindex = p->ifindex;
+	k.family = p->family;
+	k.proto = p->proto;
+	if ((p->flags & FG_PKT_L4) &&
+	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		k.sport = p->sport;
+		k.dport = p->dport;
+	}
+	if (cfg->flags & FG_GEN_F_TCPF)
+		k.tcp_flags = p->tcp_flags;
+	if (cfg->flags & FG_GEN_F_CT)
+		k.ct_state = p->ct_state;
+	fv = bpf_map_lookup_elem(&fg_flows, &k);
+	if (fv && fv->generation == cfg->generation) {
+		*out = *fv;
+		return;
+	}
+	out->generation = cfg->generation;
+	out->rule = fg_classify((struct fg_pkt *)p, slot);
+	r = out->rule != FG_NO_RULE ? fg_rule_at(heap, cfg, out->rule) : NULL;
+	if (r) {
+		out->stat_slot = r->stat_slot;
+		out->action = r->action;
+		out->rule_flags = r->flags;
+	} else {
+		out->rule = FG_NO_RULE;
+	}
+	bpf_map_update_elem(&fg_flows, &k, out, BPF_ANY);
+}
+
 /* The one exit: counters, events, XDP action. */
 static __always_inline int fg_finish(struct xdp_md *ctx, const struct fg_pkt *p,
 				     const struct fg_verdict *v, __u64 now)
@@ -145,21 +200,20 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct fg_verdict v = { .action = FG_ACT_ALLOW };
-	struct fg_walk w = {};
-	struct fg_pkt *p = &w.pkt;
+	struct fg_pkt pk = {}, *p = &pk;
 	struct fg_ct_ref ct = {};
+	struct fg_flow_val fv = {};
 	struct fg_heap_hdr *cfg;
-	struct fg_rule *rule;
 	void *heap = NULL;
 	__u64 now = 0;
+	__u32 slot;
 	int reason;
-	__u32 ri;
 
 	p->ifindex = ctx->ingress_ifindex;
 	p->pkt_len = end - data;
 	fg_count_iface(p->ifindex, p->pkt_len);
 
-	reason = fg_parse(data, end, p);
+	reason = fg_parse_xdp(ctx, p);
 	if (reason != FG_R_NONE) {
 		v.action = FG_ACT_DROP;
 		v.reason = reason;
@@ -169,7 +223,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	if (p->family == FG_FAM_NONE)
 		return XDP_PASS;
 
-	if (fg_banned(p, &now)) {
+	if (fg_bans_exist() && fg_banned(p, &now)) {
 		v.action = FG_ACT_DROP;
 		v.reason = FG_R_BAN;
 		return fg_finish(ctx, p, &v, now);
@@ -177,7 +231,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 
 	/* One read of the active slot per packet: every table below comes
 	 * from that generation. */
-	cfg = fg_generation(&w.slot, &heap);
+	cfg = fg_generation(&slot, &heap);
 	if (!cfg)
 		return XDP_PASS;
 
@@ -209,17 +263,18 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		p->ct_state = fg_ct_state(p, &ct, now);
 	}
 
-	ri = fg_classify(&w, heap, cfg);
-	rule = ri != FG_NO_RULE ? fg_rule_at(heap, cfg, ri) : NULL;
-	if (rule) {
-		v.action = rule->action;
+	fg_flow_verdict(p, slot, heap, cfg, &fv);
+	if (fv.rule != FG_NO_RULE) {
+		v.action = fv.action;
 		v.reason = FG_R_RULE;
-		v.stat_slot = rule->stat_slot;
+		v.stat_slot = fv.stat_slot;
 		v.counted = 1;
-		if ((rule->flags & FG_RULE_F_RATE) && v.action != FG_ACT_DROP) {
+		if ((fv.rule_flags & FG_RULE_F_RATE) && v.action != FG_ACT_DROP) {
+			struct fg_rule *rule = fg_rule_at(heap, cfg, fv.rule);
+
 			if (!now)
 				now = bpf_ktime_get_ns();
-			if (!fg_rate_ok(p, rule, now)) {
+			if (rule && !fg_rate_ok(p, rule, now)) {
 				v.action = FG_ACT_DROP;
 				v.reason = FG_R_RATE;
 			}
@@ -255,7 +310,7 @@ int fg_tc_egress(struct __sk_buff *skb)
 	struct fg_ct_ref ct = {};
 	struct fg_pkt p = {};
 	struct fg_heap_hdr *cfg;
-	void *data, *end, *heap;
+	void *heap;
 	__u32 slot;
 	__u64 now;
 
@@ -264,11 +319,9 @@ int fg_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	/* Headers may sit in paged data on egress: pull what we parse. */
 	bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
 	p.ifindex = skb->ifindex;
 	p.pkt_len = skb->len;
-	if (fg_parse(data, end, &p) != FG_R_NONE || p.family == FG_FAM_NONE ||
+	if (fg_parse_skb(skb, &p) != FG_R_NONE || p.family == FG_FAM_NONE ||
 	    (p.flags & FG_PKT_FRAG_LATER))
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();

@@ -965,6 +965,210 @@ out:
 	return err;
 }
 
+/* ---- IPv4 16-8-8 tables --------------------------------------------------- */
+
+struct ivl {
+	uint64_t start;
+	uint32_t cls;
+};
+
+struct ivls {
+	struct ivl *v;
+	size_t n, cap;
+};
+
+static int ivl_emit(struct ivls *b, uint64_t at, uint32_t cls)
+{
+	if (b->n && b->v[b->n - 1].start == at) {
+		b->v[b->n - 1].cls = cls;
+		if (b->n > 1 && b->v[b->n - 2].cls == cls)
+			b->n--; /* merged back into the previous interval */
+		return 0;
+	}
+	if (b->n && b->v[b->n - 1].cls == cls)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct ivl *n = realloc(b->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->v = n;
+		b->cap = cap;
+	}
+	b->v[b->n].start = at;
+	b->v[b->n].cls = cls;
+	b->n++;
+	return 0;
+}
+
+static uint32_t v4_val(const uint8_t *a)
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+/* Elementary intervals of one field: the class of the longest prefix
+ * covering each address. e[] is sorted by (family, address, length). */
+static int v4_intervals(const struct fg_lpm_ent *e, size_t n, struct ivls *b)
+{
+	struct {
+		uint64_t end;
+		uint32_t cls;
+	} *st = malloc((n + 1) * sizeof(*st));
+	size_t sp = 0, i;
+	int err = 0;
+
+	if (!st)
+		return -ENOMEM;
+	err = ivl_emit(b, 0, 0);
+	for (i = 0; i < n && !err; i++) {
+		uint64_t s, end;
+
+		if (e[i].family != 4)
+			continue;
+		s = v4_val(e[i].addr);
+		end = s + (1ULL << (32 - e[i].len)) - 1;
+		while (sp && st[sp - 1].end < s && !err) {
+			sp--;
+			err = ivl_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
+		}
+		if (!err)
+			err = ivl_emit(b, s, e[i].cls);
+		st[sp].end = end;
+		st[sp].cls = e[i].cls;
+		sp++;
+	}
+	while (sp && !err) {
+		sp--;
+		if (st[sp].end < 0xffffffffULL)
+			err = ivl_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
+	}
+	free(st);
+	return err;
+}
+
+struct v4build {
+	struct fg_heap_slot *s;
+	size_t n, cap;
+	const struct ivls *b;
+};
+
+static int64_t v4_alloc(struct v4build *vb, size_t nslots)
+{
+	size_t at = vb->n;
+
+	if (vb->n + nslots > vb->cap) {
+		size_t cap = vb->cap ? vb->cap : 8192;
+		struct fg_heap_slot *n;
+
+		while (cap < vb->n + nslots)
+			cap *= 2;
+		n = realloc(vb->s, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		vb->s = n;
+		vb->cap = cap;
+	}
+	memset(vb->s + at, 0, nslots * sizeof(*vb->s));
+	vb->n += nslots;
+	return at;
+}
+
+/* index of the interval containing address x */
+static size_t ivl_find(const struct ivls *b, uint64_t x)
+{
+	size_t lo = 0, hi = b->n;
+
+	while (hi - lo > 1) {
+		size_t m = (lo + hi) / 2;
+
+		if (b->v[m].start <= x)
+			lo = m;
+		else
+			hi = m;
+	}
+	return lo;
+}
+
+static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
+{
+	uint32_t *w = (uint32_t *)vb->s[table + idx / 16].b;
+
+	w[idx % 16] = val;
+}
+
+/* The entry for addresses [lo, lo + size): a class, a bucket or a group. */
+static int64_t v4_range(struct v4build *vb, uint64_t lo, uint64_t size)
+{
+	size_t first = ivl_find(vb->b, lo), k = 0, j;
+	int64_t at;
+
+	while (first + k + 1 < vb->b->n && vb->b->v[first + k + 1].start < lo + size)
+		k++;
+	if (k == 0)
+		return FG_V4_CLASS | vb->b->v[first].cls;
+	if (k <= FG_V4_BUCKET_KEYS) {
+		struct fg_v4_bucket *bk;
+
+		if ((at = v4_alloc(vb, 1)) < 0)
+			return at;
+		bk = (struct fg_v4_bucket *)vb->s[at].b;
+		bk->n = k;
+		bk->cls[0] = vb->b->v[first].cls;
+		for (j = 0; j < k; j++) {
+			bk->key[j] = vb->b->v[first + 1 + j].start & 0xffff;
+			bk->cls[j + 1] = vb->b->v[first + 1 + j].cls;
+		}
+		return FG_V4_BUCKET | (FG_HEAP_V4_BASE + at);
+	}
+	if ((at = v4_alloc(vb, 16)) < 0)
+		return at;
+	for (j = 0; j < 256; j++) {
+		int64_t v;
+
+		if (size == 256)
+			v = FG_V4_CLASS | vb->b->v[ivl_find(vb->b, lo + j)].cls;
+		else
+			v = v4_range(vb, lo + j * 256, 256);
+		if (v < 0)
+			return v;
+		v4_set(vb, at, j, v);
+	}
+	return FG_V4_GROUP | (FG_HEAP_V4_BASE + at);
+}
+
+static int build_v4_tables(struct fg_tables *t)
+{
+	struct v4build vb = { 0 };
+	struct ivls b[2] = { { 0 } };
+	int f, err = 0;
+	uint32_t h;
+
+	if (v4_alloc(&vb, 2 * 4096) < 0)
+		return -ENOMEM;
+	for (f = 0; f < 2 && !err; f++) {
+		err = v4_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f]);
+		vb.b = &b[f];
+		for (h = 0; h < 65536 && !err; h++) {
+			int64_t v = v4_range(&vb, (uint64_t)h << 16, 65536);
+
+			if (v < 0)
+				err = v;
+			else
+				v4_set(&vb, f * 4096, h, v);
+		}
+	}
+	free(b[0].v);
+	free(b[1].v);
+	if (err) {
+		free(vb.s);
+		return err;
+	}
+	t->v4 = vb.s;
+	t->nv4 = vb.n;
+	return 0;
+}
+
 /* ---- top level ---------------------------------------------------------- */
 
 static int assign_set_bits(struct ctx *c)
@@ -1012,6 +1216,8 @@ static void fill_rules(struct ctx *c, struct fg_tables *t)
 		}
 		if (r->state_mask)
 			t->cfg.flags |= FG_GEN_F_CT;
+		if (r->tcp_set || r->tcp_clear)
+			t->cfg.flags |= FG_GEN_F_TCPF;
 	}
 }
 
@@ -1090,7 +1296,9 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 								   : FG_ACT_ALLOW;
 	t->cfg.default_slot = opts ? opts->default_slot : FG_SLOT_DEFAULT;
 	fill_rules(&c, t);
-	ret = emit_classes(&c, &cs, t);
+	if ((ret = emit_classes(&c, &cs, t)))
+		goto out;
+	ret = build_v4_tables(t);
 out:
 	if (ret == -E2BIG && err && !err[0])
 		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",
@@ -1114,5 +1322,6 @@ void compile_free(struct fg_tables *t)
 	free(t->classes);
 	free(t->ents);
 	free(t->rules);
+	free(t->v4);
 	memset(t, 0, sizeof(*t));
 }

@@ -29,6 +29,10 @@ struct fg_tables {
 	struct fg_ent *ents;           /* class lists, back to back */
 	size_t nents;
 	struct fg_rule *rules;         /* by rule index */
+	/* IPv4 16-8-8 tables, to be placed at heap slot FG_HEAP_V4_BASE:
+	 * src root, dst root (4096 slots each), then buckets and groups. */
+	struct fg_heap_slot *v4;
+	size_t nv4;
 	size_t nrules;
 	struct fg_heap_hdr cfg;        /* generation and bases: set at install */
 	/* Statistics of the build, for logs and benchmarks. */

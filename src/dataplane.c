@@ -233,10 +233,10 @@ static size_t div_up(size_t a, size_t b)
 static struct fg_heap_slot *heap_build(const struct fg_tables *t, uint64_t gen,
 				       size_t *nslots)
 {
-	size_t nport = div_up(FG_PORT_ENTRIES, FG_HEAP_PORTS_PER_SLOT);
 	size_t ncls = div_up(t->nclasses, FG_HEAP_CLASSES_PER_SLOT);
 	size_t nrule = div_up(t->nrules, FG_HEAP_RULES_PER_SLOT);
-	size_t n = 1 + nport + ncls + nrule + t->nents;
+	size_t cls_base = FG_HEAP_V4_BASE + t->nv4;
+	size_t n = cls_base + ncls + nrule + t->nents;
 	struct fg_heap_slot *h;
 	struct fg_heap_hdr hdr;
 
@@ -250,15 +250,18 @@ static struct fg_heap_slot *heap_build(const struct fg_tables *t, uint64_t gen,
 		.default_slot = t->cfg.default_slot,
 		.wild_class = t->cfg.wild_class,
 		.flags = t->cfg.flags,
-		.port_base = 1,
-		.class_base = 1 + nport,
-		.rule_base = 1 + nport + ncls,
-		.ent_base = 1 + nport + ncls + nrule,
+		.port_base = FG_HEAP_PORT_BASE,
+		.class_base = cls_base,
+		.rule_base = cls_base + ncls,
+		.ent_base = cls_base + ncls + nrule,
 		.nclasses = t->nclasses,
 		.nents = t->nents,
+		.v4_src_root = FG_HEAP_V4_BASE,
+		.v4_dst_root = FG_HEAP_V4_BASE + 4096,
 	};
 	memcpy(&h[0], &hdr, sizeof(hdr));
 	memcpy(&h[hdr.port_base], t->ports, FG_PORT_ENTRIES * sizeof(uint32_t));
+	memcpy(&h[FG_HEAP_V4_BASE], t->v4, t->nv4 * sizeof(*h));
 	memcpy(&h[hdr.class_base], t->classes, t->nclasses * sizeof(struct fg_class));
 	memcpy(&h[hdr.rule_base], t->rules, t->nrules * sizeof(struct fg_rule));
 	memcpy(&h[hdr.ent_base], t->ents, t->nents * sizeof(struct fg_ent));
@@ -304,12 +307,15 @@ static void lpm_key(struct fg_lpm_key *k, const struct fg_lpm_ent *e, bool dst)
 	memcpy(k->addr, e->addr, e->family == 4 ? 4 : 16);
 }
 
+/* Only IPv6 prefixes live in the trie; IPv4 has its tables in the heap. */
 static int lpm_fill(int fd, const struct fg_lpm_ent *v, size_t n, bool dst)
 {
 	struct fg_lpm_key k;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		if (v[i].family != 6)
+			continue;
 		lpm_key(&k, &v[i], dst);
 		if (bpf_map_update_elem(fd, &k, &v[i].cls, BPF_ANY))
 			return -errno;
@@ -338,12 +344,16 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	uint32_t cur = active_slot(dp), next = cur ^ 1, zero = 0;
 	struct fg_active act = { .slot = next };
 	struct fg_heap_slot *heap = NULL;
-	size_t nheap = 0, nlpm = t->nsrc + t->ndst;
+	size_t nheap = 0, nlpm = 0, i;
 
 	o_lpm = bpf_map__fd(dp->skel->maps.fg_o_lpm);
 	o_heap = bpf_map__fd(dp->skel->maps.fg_o_heap);
 	act_fd = bpf_map__fd(dp->skel->maps.fg_active);
 
+	for (i = 0; i < t->nsrc; i++)
+		nlpm += t->src[i].family == 6;
+	for (i = 0; i < t->ndst; i++)
+		nlpm += t->dst[i].family == 6;
 	heap = heap_build(t, generation, &nheap);
 	if (!heap)
 		return -ENOMEM;

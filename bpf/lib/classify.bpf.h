@@ -17,7 +17,7 @@
 #define FG_NO_RULE 0xffffffffu
 
 struct fg_walk {
-	struct fg_pkt pkt;
+	const struct fg_pkt *pkt; /* the caller's; valid for the whole walk */
 	__u64 src_sets; /* named sets holding pkt.src (class setmask) */
 	__u64 dst_sets;
 	__u32 slot;     /* generation slot, read once per packet */
@@ -49,7 +49,7 @@ static __always_inline bool fg_pfx_match(const __u8 *addr, const __u8 *net,
 static __always_inline bool fg_ent_match(const struct fg_ent *e,
 					 const struct fg_walk *w)
 {
-	const struct fg_pkt *p = &w->pkt;
+	const struct fg_pkt *p = w->pkt;
 	__u16 m = e->match;
 
 	if ((m & FG_M_FAMILY) && e->family != p->family)
@@ -151,6 +151,45 @@ static __always_inline __u32 fg_lpm_class(void *lpm, __u8 tag, const __u8 *addr,
 	return cls ? *cls : 0;
 }
 
+/* IPv4 class: the 16-8-8 table of abi.h, at most three accesses. */
+static __always_inline __u32 fg_v4_entry(void *heap, __u32 table, __u32 idx)
+{
+	__u32 *v = fg_heap_at(heap, table + idx / 16);
+
+	return v ? v[idx & 15] : 0;
+}
+
+static __always_inline __u32 fg_v4_bucket(void *heap, __u32 slot, __u32 x)
+{
+	struct fg_v4_bucket *b = fg_heap_at(heap, slot);
+	__u32 i, idx = 0;
+
+	if (!b)
+		return 0;
+#pragma unroll
+	for (i = 0; i < FG_V4_BUCKET_KEYS; i++)
+		idx += (i < b->n) & (b->key[i] <= x);
+	return b->cls[idx];
+}
+
+/* A subprogram, not inlined: its branches would otherwise multiply the
+ * verifier's states of everything after the two calls. */
+static __noinline __u32 fg_v4_class(void *heap, __u32 root, __u32 addr)
+{
+	__u32 e;
+
+	if (!heap)
+		return 0;
+	e = fg_v4_entry(heap, root, addr >> 16);
+	if ((e & FG_V4_TYPE_MASK) == FG_V4_GROUP)
+		e = fg_v4_entry(heap, e & FG_V4_VALUE_MASK, (addr >> 8) & 0xff);
+	if ((e & FG_V4_TYPE_MASK) == FG_V4_GROUP)
+		e = fg_v4_entry(heap, e & FG_V4_VALUE_MASK, addr & 0xff);
+	if ((e & FG_V4_TYPE_MASK) == FG_V4_BUCKET)
+		return fg_v4_bucket(heap, e & FG_V4_VALUE_MASK, addr & 0xffff);
+	return e & FG_V4_VALUE_MASK;
+}
+
 static __always_inline __u32 fg_port_class(void *heap, const struct fg_heap_hdr *h,
 					   __u32 idx)
 {
@@ -159,21 +198,49 @@ static __always_inline __u32 fg_port_class(void *heap, const struct fg_heap_hdr 
 	return v ? v[idx & (FG_HEAP_PORTS_PER_SLOT - 1)] : 0;
 }
 
-/* Classify w->pkt with generation w->slot (heap and header given).
- * Returns the first matching rule's index, or FG_NO_RULE. */
-static __always_inline __u32 fg_classify(struct fg_walk *w, void *heap,
-					 const struct fg_heap_hdr *h)
+/*
+ * Classify w->pkt with generation w->slot. Returns the first matching
+ * rule's index, or FG_NO_RULE.
+ *
+ * A global function: the verifier checks it once, on its own, instead of
+ * once per path of the caller (inlined, the program exceeded the
+ * verifier's budget). It therefore takes only the packet and the slot,
+ * and looks the generation's maps up again, two array accesses.
+ */
+__noinline __u32 fg_classify(struct fg_pkt *pkt, __u32 slot)
 {
-	struct fg_pkt *p = &w->pkt;
-	__u32 cs = 0, cd = 0, csp = 0, cdp = 0;
+	__u32 cs = 0, cd = 0, csp = 0, cdp = 0, zero = 0;
 	struct fg_class *c_src, *c_dst;
-	bool v6 = p->family == FG_FAM_V6;
-	void *lpm;
+	struct fg_walk wk, *w = &wk;
+	struct fg_heap_hdr *h;
+	const struct fg_pkt *p;
+	void *heap, *lpm;
+	bool v6;
 
-	lpm = bpf_map_lookup_elem(&fg_o_lpm, &w->slot);
-	if (lpm) {
-		cs = fg_lpm_class(lpm, v6 ? FG_TAG_SRC6 : FG_TAG_SRC4, p->src, v6);
-		cd = fg_lpm_class(lpm, v6 ? FG_TAG_DST6 : FG_TAG_DST4, p->dst, v6);
+	if (!pkt)
+		return FG_NO_RULE;
+	/* bpf_loop wants its context on this frame's stack */
+	wk.pkt = pkt;
+	wk.slot = slot;
+	p = pkt;
+	v6 = p->family == FG_FAM_V6;
+	heap = bpf_map_lookup_elem(&fg_o_heap, &w->slot);
+	if (!heap)
+		return FG_NO_RULE;
+	h = bpf_map_lookup_elem(heap, &zero);
+	if (!h)
+		return FG_NO_RULE;
+	if (!v6) {
+		cs = fg_v4_class(heap, h->v4_src_root,
+				 bpf_ntohl(*(const __u32 *)p->src));
+		cd = fg_v4_class(heap, h->v4_dst_root,
+				 bpf_ntohl(*(const __u32 *)p->dst));
+	} else {
+		lpm = bpf_map_lookup_elem(&fg_o_lpm, &w->slot);
+		if (lpm) {
+			cs = fg_lpm_class(lpm, FG_TAG_SRC6, p->src, true);
+			cd = fg_lpm_class(lpm, FG_TAG_DST6, p->dst, true);
+		}
 	}
 	if ((p->flags & FG_PKT_L4) &&
 	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {

@@ -79,6 +79,21 @@ struct {
 	__type(value, struct fg_counter);
 } fg_if_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FG_FLOW_MAX);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct fg_flow_key);
+	__type(value, struct fg_flow_val);
+} fg_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_runtime);
+} fg_runtime SEC(".maps");
+
 /* Bans (both families; tag FG_TAG_SRC4/SRC6). Runtime state. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -258,4 +258,19 @@ static __always_inline int fg_parse(void *data, void *end, struct fg_pkt *pkt)
 	return FG_R_NONE;
 }
 
+/* Global (verified once) entry points of the parser for each hook. */
+__noinline int fg_parse_xdp(struct xdp_md *ctx, struct fg_pkt *pkt)
+{
+	if (!pkt)
+		return FG_R_TRUNCATED;
+	return fg_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, pkt);
+}
+
+__noinline int fg_parse_skb(struct __sk_buff *skb, struct fg_pkt *pkt)
+{
+	if (!pkt)
+		return FG_R_TRUNCATED;
+	return fg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
+}
+
 #endif /* FG_PARSE_BPF_H */

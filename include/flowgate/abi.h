@@ -58,6 +58,11 @@
 #ifndef FG_RATE_MAX
 #define FG_RATE_MAX 262144
 #endif
+/* Per-flow verdict cache entries (LRU; keyed by flow, valid for one
+ * generation). */
+#ifndef FG_FLOW_MAX
+#define FG_FLOW_MAX 262144
+#endif
 /* Event ring buffer size in bytes (power of two). */
 #ifndef FG_EVENTS_BYTES
 #define FG_EVENTS_BYTES (4 * 1024 * 1024)
@@ -203,12 +208,40 @@ struct fg_lpm_key {
 };
 
 #define FG_HEAP_SLOT 64
+/* Fixed part of the heap layout: header, port classes, then the IPv4
+ * tables (src root, dst root, buckets and groups); the rest follows. */
+#define FG_HEAP_PORT_BASE 1
+#define FG_HEAP_V4_BASE (FG_HEAP_PORT_BASE + FG_PORT_ENTRIES / 16)
 #define FG_HEAP_PORTS_PER_SLOT 16
 #define FG_HEAP_CLASSES_PER_SLOT 4
 #define FG_HEAP_RULES_PER_SLOT 4
 
 struct fg_heap_slot {
 	__u8 b[FG_HEAP_SLOT];
+};
+
+/*
+ * IPv4 address classes: a 16-8-8 multibit table in the heap, so a lookup
+ * is two memory accesses in the common case instead of an LPM trie walk.
+ * The root has 65536 __u32 entries (one per /16, 16 a slot); an entry is
+ *   FG_V4_CLASS | class id   the whole range has one class,
+ *   FG_V4_BUCKET | slot      up to FG_V4_BUCKET_KEYS boundaries inside the
+ *                            range, searched in one 64-byte slot,
+ *   FG_V4_GROUP | slot       256 entries for the next 8 bits (16 slots).
+ * Buckets compare the address's low 16 bits, at either level.
+ */
+#define FG_V4_TYPE_MASK 0xc0000000u
+#define FG_V4_CLASS 0x00000000u
+#define FG_V4_BUCKET 0x40000000u
+#define FG_V4_GROUP 0x80000000u
+#define FG_V4_VALUE_MASK 0x3fffffffu
+#define FG_V4_BUCKET_KEYS 9
+
+struct fg_v4_bucket {
+	__u16 n;                       /* boundaries used */
+	__u16 key[FG_V4_BUCKET_KEYS];  /* interval starts (low 16 bits), sorted */
+	__u32 cls[FG_V4_BUCKET_KEYS + 1]; /* cls[i]: below key[i] (and above key[i-1]) */
+	__u32 pad0;
 };
 
 /*
@@ -287,11 +320,14 @@ struct fg_heap_hdr {
 	__u32 ent_base;
 	__u32 nclasses;
 	__u32 nents;
-	__u32 pad0[3];
+	__u32 v4_src_root;    /* heap slot of the src 16-bit table (IPv4) */
+	__u32 v4_dst_root;
+	__u32 pad0;
 };
 
 /* fg_heap_hdr.flags */
-#define FG_GEN_F_CT (1u << 0) /* some rule matches `state`: track flows */
+#define FG_GEN_F_CT (1u << 0)   /* some rule matches `state`: track flows */
+#define FG_GEN_F_TCPF (1u << 1) /* some rule matches tcp_flags */
 
 /* fg_active[0]: the slot packets use now. One 4-byte word, flipped last. */
 struct fg_active {
@@ -381,6 +417,37 @@ struct fg_frag_val {
 	__u8 action;     /* FG_ACT_* of the first fragment */
 	__u8 reason;
 	__u16 pad0;
+};
+
+/*
+ * Per-flow verdict cache: the classifier's answer for a flow, valid while
+ * the generation it was computed in runs (a new generation, i.e. any apply
+ * or set change, invalidates every entry at once). The key holds every
+ * field a rule can match: TCP flags and conntrack state only when the
+ * generation has rules on them (FG_GEN_F_TCPF / FG_GEN_F_CT), else 0.
+ */
+struct fg_flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 ifindex;
+	__u16 sport, dport;
+	__u8 family, proto, tcp_flags, ct_state;
+};
+
+struct fg_flow_val {
+	__u64 generation;
+	__u32 rule;      /* rule index, or 0xffffffff: no rule matched */
+	__u32 stat_slot;
+	__u8 action;
+	__u8 rule_flags;
+	__u16 pad0;
+	__u32 pad1;
+};
+
+/* fg_runtime[0]: runtime knobs the daemon maintains. */
+struct fg_runtime {
+	__u32 nbans; /* entries in fg_ban; 0 lets packets skip the lookup */
+	__u32 pad0;
 };
 
 /* Per-source token bucket for `rate:` rules. */

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ns/packet of the classifier (BPF_PROG_TEST_RUN, in-kernel timing).
+ *
+ *   nsperpkt [--classbench DIR] [--repeat N] [--max-trace N]
+ *
+ * For each rule set it reports
+ *   known: one packet run `repeat` times: a flow already classified, its
+ *          tables hot in cache;
+ *   new:   the trace's headers, each classified once (the wrapper in
+ *          nsperpkt.bpf.c rewrites the frame per run), so no cache hides
+ *          the classifier;
+ * as ns/packet, as a ratio to the 1-rule case and to an empty XDP_DROP
+ * program measured the same way, plus the compile+install time.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cb.h"
+#include "compile.h"
+#include "dataplane.h"
+#include "log.h"
+#include "nsperpkt.skel.h"
+
+struct nsp_hdr {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+static const char *cbdir = "../shared/classbench";
+static unsigned repeat = 1000000;
+static size_t max_trace = 1000000;
+static struct nsperpkt *sk;
+static struct dp *dp;
+static uint64_t gen;
+
+struct result {
+	char name[48];
+	size_t rules, entries, longest;
+	double known, fresh, apply_ms;
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* 64-byte IPv4 frame with room for a TCP header, set to header h */
+static void frame_make(uint8_t *f, const struct cb_hdr *h)
+{
+	uint16_t sp = htons(h->sport), dp_ = htons(h->dport);
+
+	memset(f, 0, 64);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 40; /* tot_len: 20 + 20 */
+	f[22] = 64;
+	f[23] = h->proto;
+	memcpy(f + 26, &h->src, 4);
+	memcpy(f + 30, &h->dst, 4);
+	memcpy(f + 34, &sp, 2);
+	memcpy(f + 36, &dp_, 2);
+	f[14 + 20 + 12] = 0x50; /* doff 5 when the header is TCP */
+	f[14 + 20 + 13] = 0x10; /* ACK */
+}
+
+static int trace_load(const struct cb_hdr *h, size_t n)
+{
+	int fd = bpf_map__fd(sk->maps.nsp_trace);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct nsp_hdr v = { h[i].src, h[i].dst, htons(h[i].sport),
+				     htons(h[i].dport), h[i].proto, { 0 } };
+		uint32_t k = i;
+
+		if (bpf_map_update_elem(fd, &k, &v, 0))
+			return -errno;
+	}
+	sk->data->ntrace = n;
+	return 0;
+}
+
+static int set_target(int prog_fd)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(sk->maps.nsp_target), &zero, &prog_fd, 0);
+}
+
+/* ns/packet of prog on one frame, repeated */
+static double run_known(int prog_fd, const struct cb_hdr *h)
+{
+	uint8_t f[64];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = 64, .repeat = repeat);
+
+	frame_make(f, h);
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -1;
+	return o.duration;
+}
+
+/* ns/packet over the loaded trace, each header once */
+static double run_new(void)
+{
+	uint8_t f[64];
+	struct cb_hdr h = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = 64);
+
+	frame_make(f, &h);
+	o.repeat = sk->data->ntrace;
+	sk->bss->cursor = 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(sk->progs.nsp_wrap), &o))
+		return -1;
+	return o.duration;
+}
+
+static int measure(struct policy *p, const struct cb_hdr *tr, size_t ntr, struct result *r)
+{
+	struct fg_tables t;
+	char err[256];
+	double t0;
+	int ret;
+
+	t0 = now_ms();
+	ret = compile_tables(p, NULL, &t, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "compile %s: %s\n", r->name, err);
+		return ret;
+	}
+	ret = dp_install(dp, &t, ++gen);
+	r->apply_ms = now_ms() - t0;
+	r->entries = t.nents;
+	r->longest = t.longest_list;
+	compile_free(&t);
+	if (ret)
+		return ret;
+	r->rules = p->nrules;
+	if ((ret = trace_load(tr, ntr)))
+		return ret;
+	r->known = run_known(dp_prog_fd(dp, true), &tr[0]);
+	r->fresh = run_new();
+	return 0;
+}
+
+static void print_head(void)
+{
+	printf("| rule set | rules | list entries | known ns | x 1-rule | x empty | new ns | x 1-rule | x empty | apply ms | longest list |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+static void print_row(const struct result *r, const struct result *base, double fk, double fn)
+{
+	printf("| %s | %zu | %zu | %.1f | %.2fx | %.2fx | %.1f | %.2fx | %.2fx | %.0f | %zu |\n",
+	       r->name, r->rules, r->entries, r->known, r->known / base->known, r->known / fk,
+	       r->fresh, r->fresh / base->fresh, r->fresh / fn, r->apply_ms, r->longest);
+	fflush(stdout);
+}
+
+/* Add rule 0: drop src @big, a set of n CIDRs (mostly /32, some /24),
+ * and make every 10th trace header come from the set. */
+static int add_big_set(struct policy *p, size_t n, struct cb_hdr *tr, size_t ntr,
+		       struct fg_set_spec *set, struct fg_rule_spec **saved)
+{
+	struct fg_rule_spec *r;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+
+	set->name = "big";
+	set->cidrs = calloc(n, sizeof(*set->cidrs));
+	if (!set->cidrs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct fg_cidr *c = &set->cidrs[i];
+		uint32_t a;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		a = (uint32_t)x | 0x01000000u;
+		c->family = 4;
+		c->len = (i % 8) ? 32 : 24;
+		if (c->len == 24)
+			a &= 0xffffff00u;
+		a = htonl(a);
+		memcpy(c->addr, &a, 4);
+	}
+	set->ncidrs = n;
+	for (i = 0; i < ntr; i += 10)
+		memcpy(&tr[i].src, set->cidrs[(i * 7919) % n].addr, 4);
+	r = calloc(p->nrules + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r[0].name = "big-set";
+	r[0].action = FG_ACT_DROP;
+	r[0].src.set = 0;
+	r[0].dst.any = true;
+	r[0].dst.set = -1;
+	memcpy(r + 1, p->rules, p->nrules * sizeof(*r));
+	*saved = p->rules;
+	p->rules = r;
+	p->nrules++;
+	p->sets = set;
+	p->nsets = 1;
+	return 0;
+}
+
+static int bench_set(const char *name, size_t nrules, const char *trace, size_t setsize,
+		     struct result *out)
+{
+	char rp[512], tp[512];
+	struct fg_rule_spec *saved = NULL;
+	struct fg_set_spec set = { 0 };
+	struct cb_hdr *tr = NULL;
+	struct policy p;
+	size_t ntr = 0;
+	int err;
+
+	snprintf(rp, sizeof(rp), "%s/%s_100000.gz", cbdir, name);
+	snprintf(tp, sizeof(tp), "%s/%s_100000_trace.gz", cbdir, trace);
+	if ((err = cb_load_rules(rp, nrules, &p)) || (err = cb_load_trace(tp, max_trace, &tr, &ntr))) {
+		fprintf(stderr, "cannot load %s / %s: %s\n", rp, tp, strerror(-err));
+		return err;
+	}
+	snprintf(out->name, sizeof(out->name), "%s %zu%s", name, p.nrules,
+		 setsize ? " + 1M set" : "");
+	if (setsize && (err = add_big_set(&p, setsize, tr, ntr, &set, &saved)))
+		goto out;
+	err = measure(&p, tr, ntr, out);
+out:
+	if (saved) {
+		free(p.rules);
+		p.rules = saved;
+		p.nrules--;
+	}
+	free(set.cidrs);
+	cb_free_rules(&p);
+	free(tr);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "classbench", 1, 0, 'c' },
+					    { "repeat", 1, 0, 'r' },
+					    { "max-trace", 1, 0, 't' },
+					    { 0 } };
+	static const struct {
+		const char *set;
+		size_t rules, setsize;
+	} cases[] = {
+		{ "acl1", 1, 0 },	{ "acl1", 100, 0 },	{ "acl1", 10000, 0 },
+		{ "acl1", 100000, 0 },	{ "fw1", 100000, 0 },	{ "ipc1", 100000, 0 },
+		{ "acl1", 100000, 1000000 },
+	};
+	struct result base, r;
+	struct cb_hdr *tr, zero = { 0 };
+	double fk, fn;
+	size_t ntr, i;
+	char tp[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:r:t:", lo, NULL)) != -1) {
+		if (c == 'c')
+			cbdir = optarg;
+		else if (c == 'r')
+			repeat = atoi(optarg);
+		else if (c == 't')
+			max_trace = atoi(optarg);
+		else
+			return 1;
+	}
+	log_setup_libbpf();
+	sk = nsperpkt__open_and_load();
+	if (!sk || dp_open(NULL, &dp)) {
+		fprintf(stderr, "cannot load the BPF programs (root? bpffs?)\n");
+		return 2;
+	}
+	/* floor: the wrapper and an empty program, on the same trace */
+	snprintf(tp, sizeof(tp), "%s/acl1_100000_trace.gz", cbdir);
+	if (cb_load_trace(tp, max_trace, &tr, &ntr) || trace_load(tr, ntr))
+		return 2;
+	set_target(bpf_program__fd(sk->progs.nsp_empty));
+	fk = run_known(bpf_program__fd(sk->progs.nsp_empty), &zero);
+	fn = run_new();
+	free(tr);
+	printf("empty XDP_DROP program: known %.1f ns, new (via wrapper) %.1f ns; trace %zu headers, repeat %u\n\n",
+	       fk, fn, ntr, repeat);
+	set_target(dp_prog_fd(dp, true));
+	print_head();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (bench_set(cases[i].set, cases[i].rules, cases[i].set, cases[i].setsize, &r))
+			return 1;
+		if (i == 0)
+			base = r;
+		print_row(&r, &base, fk, fn);
+	}
+	dp_close(dp);
+	nsperpkt__destroy(sk);
+	return 0;
+}
