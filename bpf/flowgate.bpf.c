@@ -133,16 +133,26 @@ static __always_inline struct fg_rule *fg_rule_at(void *heap,
  * The classifier's answer for this packet's flow, into *out: from the flow
  * cache when it was computed in the running generation, else classified
  * now and cached (a full cache only costs speed, never the verdict).
+ * A global function, verified once.
  */
-static __always_inline void fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
-					    void *heap,
-					    const struct fg_heap_hdr *cfg,
-					    struct fg_flow_val *out)
+__noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
+			       struct fg_flow_val *out)
 {
 	struct fg_flow_key k = {};
+	struct fg_heap_hdr *cfg;
 	struct fg_flow_val *fv;
 	struct fg_rule *r;
+	__u32 zero = 0;
+	void *heap;
 
+	if (!p || !out)
+		return 0;
+	heap = bpf_map_lookup_elem(&fg_o_heap, &slot);
+	if (!heap)
+		return 0;
+	cfg = bpf_map_lookup_elem(heap, &zero);
+	if (!cfg)
+		return 0;
 	__builtin_memcpy(k.src, p->src, 16);
 	__builtin_memcpy(k.dst, p->dst, 16);
 	k.ifindex = p->ifindex;
@@ -160,7 +170,7 @@ static __always_inline void fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
 	fv = bpf_map_lookup_elem(&fg_flows, &k);
 	if (fv && fv->generation == cfg->generation) {
 		*out = *fv;
-		return;
+		return 1;
 	}
 	out->generation = cfg->generation;
 	out->rule = fg_classify((struct fg_pkt *)p, slot);
@@ -173,6 +183,7 @@ static __always_inline void fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
 		out->rule = FG_NO_RULE;
 	}
 	bpf_map_update_elem(&fg_flows, &k, out, BPF_ANY);
+	return 1;
 }
 
 /* The one exit: counters, events, XDP action. */
@@ -185,12 +196,9 @@ static __always_inline int fg_finish(struct xdp_md *ctx, const struct fg_pkt *p,
 		fg_count(&fg_rule_stats, v->stat_slot, p->pkt_len);
 	if (drop)
 		fg_count(&fg_drop_stats, v->reason, p->pkt_len);
-	if (drop || v->action == FG_ACT_LOG) {
-		if (!now)
-			now = bpf_ktime_get_ns();
+	if (drop || v->action == FG_ACT_LOG)
 		fg_event_xdp(ctx, p, drop ? FG_EV_DROP : FG_EV_LOG, v->reason,
-			     v->counted ? v->stat_slot : FG_SLOT_DEFAULT, now);
-	}
+			     v->counted ? v->stat_slot : FG_SLOT_DEFAULT);
 	return drop ? XDP_DROP : XDP_PASS;
 }
 
@@ -258,12 +266,11 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		return fg_finish(ctx, p, &v, now);
 	}
 
-	if (cfg->flags & FG_GEN_F_CT) {
-		now = bpf_ktime_get_ns();
-		p->ct_state = fg_ct_state(p, &ct, now);
-	}
+	if (cfg->flags & FG_GEN_F_CT)
+		p->ct_state = fg_ct_state(p, &ct);
 
-	fg_flow_verdict(p, slot, heap, cfg, &fv);
+	fv.rule = FG_NO_RULE;
+	fg_flow_verdict(p, slot, &fv);
 	if (fv.rule != FG_NO_RULE) {
 		v.action = fv.action;
 		v.reason = FG_R_RULE;
@@ -296,7 +303,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		fg_frag_remember(p, v.action, v.reason, v.stat_slot, now);
 	}
 	if ((cfg->flags & FG_GEN_F_CT) && v.action != FG_ACT_DROP)
-		fg_ct_commit(p, &ct, now);
+		fg_ct_commit(p, &ct);
 	return fg_finish(ctx, p, &v, now);
 }
 
@@ -312,7 +319,6 @@ int fg_tc_egress(struct __sk_buff *skb)
 	struct fg_heap_hdr *cfg;
 	void *heap;
 	__u32 slot;
-	__u64 now;
 
 	cfg = fg_generation(&slot, &heap);
 	if (!cfg || !(cfg->flags & FG_GEN_F_CT))
@@ -324,8 +330,7 @@ int fg_tc_egress(struct __sk_buff *skb)
 	if (fg_parse_skb(skb, &p) != FG_R_NONE || p.family == FG_FAM_NONE ||
 	    (p.flags & FG_PKT_FRAG_LATER))
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
-	fg_ct_state(&p, &ct, now);
-	fg_ct_commit(&p, &ct, now);
+	fg_ct_state(&p, &ct);
+	fg_ct_commit(&p, &ct);
 	return TC_ACT_OK;
 }

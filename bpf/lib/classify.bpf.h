@@ -166,9 +166,16 @@ static __always_inline __u32 fg_v4_bucket(void *heap, __u32 slot, __u32 x)
 
 	if (!b)
 		return 0;
+	/* Branch-free: keys and x are below 2^16, so the sign of the 32-bit
+	 * difference is the comparison. Written with branches, the verifier
+	 * walked every combination of the nine outcomes. */
 #pragma unroll
-	for (i = 0; i < FG_V4_BUCKET_KEYS; i++)
-		idx += (i < b->n) & (b->key[i] <= x);
+	for (i = 0; i < FG_V4_BUCKET_KEYS; i++) {
+		__u32 le = 1 ^ (((x - (__u32)b->key[i]) >> 31) & 1);
+		__u32 used = ((i - (__u32)b->n) >> 31) & 1;
+
+		idx += le & used;
+	}
 	return b->cls[idx];
 }
 

@@ -75,12 +75,16 @@ static __always_inline bool fg_ct_is_reply(const struct fg_ct_val *v,
 	return orig_a != r->src_is_a;
 }
 
-/* Look the packet's flow up; returns one FG_CT_* state. */
-static __always_inline __u8 fg_ct_state(const struct fg_pkt *p,
-					struct fg_ct_ref *r, __u64 now)
+/* Look the packet's flow up; returns one FG_CT_* state. Global functions
+ * here and below: verified once, not along every path of the pipeline. */
+__noinline int fg_ct_state(const struct fg_pkt *p, struct fg_ct_ref *r)
 {
 	struct fg_ct_val *v;
+	__u64 now;
 
+	if (!p || !r)
+		return FG_CT_NEW;
+	now = bpf_ktime_get_ns();
 	fg_ct_key_make(p, r);
 	v = bpf_map_lookup_elem(&fg_ct, &r->key);
 	if (v && v->expires_ns > now) {
@@ -140,25 +144,28 @@ static __always_inline void fg_ct_touch(struct fg_ct_val *v,
  * Record a packet that is allowed through (ingress) or sent (egress).
  * New flows start in fg_ct_new; the first reply promotes them to fg_ct.
  */
-static __always_inline void fg_ct_commit(const struct fg_pkt *p,
-					 struct fg_ct_ref *r, __u64 now)
+__noinline int fg_ct_commit(const struct fg_pkt *p, struct fg_ct_ref *r)
 {
 	struct fg_ct_val *v, nv = {};
+	__u64 now;
 
+	if (!p || !r)
+		return 0;
+	now = bpf_ktime_get_ns();
 	if (r->in_est) {
 		v = bpf_map_lookup_elem(&fg_ct, &r->key);
 		if (v)
 			fg_ct_touch(v, p, r, now);
-		return;
+		return 0;
 	}
 	if (r->found) {
 		v = bpf_map_lookup_elem(&fg_ct_new, &r->key);
 		if (!v)
-			return;
+			return 0;
 		if (!r->reply) {
 			v->packets++;
 			v->bytes += p->pkt_len;
-			return; /* a retransmitted SYN keeps its deadline */
+			return 0; /* a retransmitted SYN keeps its deadline */
 		}
 		nv = *v;
 		nv.flags |= FG_CTF_REPLIED;
@@ -168,13 +175,13 @@ static __always_inline void fg_ct_commit(const struct fg_pkt *p,
 		fg_ct_touch(&nv, p, r, now);
 		bpf_map_update_elem(&fg_ct, &r->key, &nv, BPF_ANY);
 		bpf_map_delete_elem(&fg_ct_new, &r->key);
-		return;
+		return 0;
 	}
 	/* Only a SYN opens a TCP flow; other protocols open on any packet. */
 	if (p->proto == IPPROTO_TCP &&
 	    (!(p->flags & FG_PKT_L4) ||
 	     (p->tcp_flags & (FG_TCP_SYN | FG_TCP_ACK | FG_TCP_RST)) != FG_TCP_SYN))
-		return;
+		return 0;
 	nv.flags = r->src_is_a ? FG_CTF_ORIG_IS_A : 0;
 	nv.state = p->proto == IPPROTO_TCP   ? FG_CTS_SYN_SENT
 		   : p->proto == IPPROTO_UDP ? FG_CTS_UDP
@@ -187,6 +194,7 @@ static __always_inline void fg_ct_commit(const struct fg_pkt *p,
 			       : p->proto == IPPROTO_UDP ? FG_CT_TO_UDP_NEW
 							 : FG_CT_TO_ICMP);
 	bpf_map_update_elem(&fg_ct_new, &r->key, &nv, BPF_ANY);
+	return 0;
 }
 
 #endif /* FG_CONNTRACK_BPF_H */

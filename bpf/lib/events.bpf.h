@@ -9,31 +9,37 @@
 #ifndef FG_EVENTS_BPF_H
 #define FG_EVENTS_BPF_H
 
-static __always_inline void fg_event_xdp(struct xdp_md *ctx,
-					 const struct fg_pkt *p, __u32 type,
-					 __u32 reason, __u32 stat_slot,
-					 __u64 now)
+/*
+ * A global function (verified once, not at each of the pipeline's exits).
+ * The budget runs on the coarse clock: millisecond resolution is plenty
+ * for a per-second budget and costs less on every dropped packet.
+ */
+__noinline int fg_event_xdp(struct xdp_md *ctx, const struct fg_pkt *p,
+			    __u32 type, __u32 reason, __u32 stat_slot)
 {
 	__u32 zero = 0, cap;
 	struct fg_evbudget *b;
 	struct fg_event *e;
-	__u64 *supp;
+	__u64 *supp, now;
 
+	if (!p)
+		return 0;
+	now = bpf_ktime_get_coarse_ns();
 	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
 	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
 	if (!b || !supp)
-		return;
+		return 0;
 	if (!fg_bucket_take(&b->last_ns, &b->tokens_milli, FG_EVENT_RATE,
 			    FG_EVENT_BURST, now)) {
 		*supp += 1;
-		return;
+		return 0;
 	}
 	e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 	if (!e) {
 		*supp += 1;
-		return;
+		return 0;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
 	e->reason = reason;
 	e->stat_slot = stat_slot;
@@ -49,6 +55,7 @@ static __always_inline void fg_event_xdp(struct xdp_md *ctx,
 		cap = 0;
 	e->cap_len = cap;
 	bpf_ringbuf_submit(e, 0);
+	return 1;
 }
 
 #endif /* FG_EVENTS_BPF_H */
