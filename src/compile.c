@@ -656,9 +656,34 @@ struct pair {
 	uint32_t item, ent;
 };
 
-static int item_cmp(const void *a, const void *b)
+/* Sort keys: integer compares instead of memcmp on 1M+ items. */
+struct skey {
+	uint64_t hi, lo;
+	uint32_t idx;
+	uint8_t fam, len;
+};
+
+static uint64_t be64(const uint8_t *p)
 {
-	return pfx_cmp(&((const struct item *)a)->p, &((const struct item *)b)->p);
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int skey_cmp(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+
+	if (x->fam != y->fam)
+		return x->fam < y->fam ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (int)x->len - (int)y->len;
 }
 
 static int pair_cmp(const void *a, const void *b)
@@ -676,6 +701,101 @@ struct itemset {
 	struct pair *pairs;
 	size_t npairs, cappairs;
 };
+
+/* LSD radix sort of (key, idx) by the low `bits` bits of key, 16 a pass. */
+static int radix_sort(uint64_t *key, uint32_t *idx, size_t n, int bits)
+{
+	uint64_t *k2 = malloc(n * sizeof(*k2));
+	uint32_t *i2 = malloc(n * sizeof(*i2)), *cnt = malloc(65536 * sizeof(*cnt));
+	size_t i;
+	int sh;
+
+	if (!k2 || !i2 || !cnt) {
+		free(k2);
+		free(i2);
+		free(cnt);
+		return -ENOMEM;
+	}
+	for (sh = 0; sh < bits; sh += 16) {
+		uint32_t sum = 0;
+
+		memset(cnt, 0, 65536 * sizeof(*cnt));
+		for (i = 0; i < n; i++)
+			cnt[(key[i] >> sh) & 0xffff]++;
+		for (i = 0; i < 65536; i++) {
+			uint32_t c = cnt[i];
+
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++) {
+			uint32_t d = cnt[(key[i] >> sh) & 0xffff]++;
+
+			k2[d] = key[i];
+			i2[d] = idx[i];
+		}
+		memcpy(key, k2, n * sizeof(*key));
+		memcpy(idx, i2, n * sizeof(*idx));
+	}
+	free(k2);
+	free(i2);
+	free(cnt);
+	return 0;
+}
+
+/*
+ * Sort items by prefix (family, address, length); each keeps its original
+ * position in .cls. IPv4 prefixes (the million-entry blocklists) go
+ * through a radix sort on a 40-bit key; IPv6 ones through qsort.
+ */
+static int items_sort(struct itemset *s)
+{
+	uint64_t *k4 = malloc(s->n * sizeof(*k4));
+	uint32_t *i4 = malloc(s->n * sizeof(*i4));
+	struct skey *k6 = malloc(s->n * sizeof(*k6));
+	struct item *v = malloc(s->n * sizeof(*v));
+	size_t i, n4 = 0, n6 = 0;
+	int err = -ENOMEM;
+
+	if (!k4 || !i4 || !k6 || !v)
+		goto out;
+	for (i = 0; i < s->n; i++) {
+		const struct pfx *p = &s->v[i].p;
+
+		if (p->family == 4) {
+			k4[n4] = (uint64_t)be64(p->addr) >> 24 | p->len;
+			i4[n4++] = i;
+		} else {
+			k6[n6].hi = be64(p->addr);
+			k6[n6].lo = be64(p->addr + 8);
+			k6[n6].fam = p->family;
+			k6[n6].len = p->len;
+			k6[n6++].idx = i;
+		}
+	}
+	if ((err = radix_sort(k4, i4, n4, 48)))
+		goto out;
+	qsort(k6, n6, sizeof(*k6), skey_cmp);
+	for (i = 0; i < n4; i++) {
+		v[i] = s->v[i4[i]];
+		v[i].cls = i4[i]; /* original position */
+	}
+	for (i = 0; i < n6; i++) {
+		v[n4 + i] = s->v[k6[i].idx];
+		v[n4 + i].cls = k6[i].idx;
+	}
+	free(s->v);
+	s->v = v;
+	v = NULL;
+	s->cap = s->n;
+	err = 0;
+out:
+	free(k4);
+	free(i4);
+	free(k6);
+	free(v);
+	return err;
+}
 
 static int item_add(struct itemset *s, const struct fg_cidr *c, uint64_t setbits,
 		    int64_t ent)
@@ -714,17 +834,15 @@ static int item_add(struct itemset *s, const struct fg_cidr *c, uint64_t setbits
 
 static bool pfx_contains(const struct pfx *outer, const struct pfx *in)
 {
-	int i;
+	uint64_t hi_mask, lo_mask;
+	unsigned len = outer->len;
 
 	if (outer->family != in->family || outer->len > in->len)
 		return false;
-	for (i = 0; i < outer->len; i++) {
-		uint8_t m = 0x80 >> (i % 8);
-
-		if ((outer->addr[i / 8] & m) != (in->addr[i / 8] & m))
-			return false;
-	}
-	return true;
+	hi_mask = len >= 64 ? ~0ULL : len ? ~0ULL << (64 - len) : 0;
+	lo_mask = len <= 64 ? 0 : len >= 128 ? ~0ULL : ~0ULL << (128 - len);
+	return !((be64(outer->addr) ^ be64(in->addr)) & hi_mask) &&
+	       !((be64(outer->addr + 8) ^ be64(in->addr + 8)) & lo_mask);
 }
 
 /* Merge two sorted lists into buf (dedup). */
@@ -746,87 +864,231 @@ static size_t merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
 	return k;
 }
 
-/*
- * Build the LPM entries of one address field. Items are sorted so that a
- * prefix comes right after the prefixes enclosing it; a stack of open
- * prefixes gives each item its parent, whose class it extends.
- */
-static int build_addr_field(struct ctx *c, struct cons *cs, int f,
-			    struct fg_lpm_ent **out, size_t *nout)
+/* Growable scratch list. */
+static int buf_need(uint32_t **buf, size_t *cap, size_t n)
 {
-	struct itemset s = { 0 };
-	uint32_t *stack = NULL, *buf = NULL, *order = NULL;
-	size_t i, k, sp = 0, bufcap = 0;
-	int err = 0;
+	uint32_t *nb;
 
-	/* Sets referenced in this position: their CIDRs carry set bits, and
-	 * the entries indexed on the set. */
-	for (i = 0; i < c->p->nsets; i++) {
-		int bit = c->set_bits[i];
-		const struct fg_set_spec *set = &c->p->sets[i];
-		bool used = false;
+	if (n <= *cap)
+		return 0;
+	nb = realloc(*buf, 2 * n * sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
+	*cap = 2 * n;
+	return 0;
+}
 
-		if (bit < 0)
-			continue;
-		for (k = 0; k < c->nx && !used; k++)
-			used = (f == F_SRC ? c->x[k].src_set : c->x[k].dst_set) == (int)i;
-		if (!used)
-			continue;
-		for (k = 0; k < set->ncidrs; k++)
-			if ((err = item_add(&s, &set->cidrs[k], 1ULL << bit, -1)))
-				goto out;
+/* (direct list id, set mask) -> class id, so the million CIDRs of one set
+ * resolve to their shared class without rebuilding its list each time. */
+struct memo {
+	uint64_t *mask;
+	uint32_t *dl, *cls; /* dl + 1; 0 marks a free slot */
+	size_t n, cap;
+};
+
+static uint32_t *memo_at(struct memo *m, uint32_t dl, uint64_t mask)
+{
+	size_t s, i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct memo nm = { .cap = m->cap ? m->cap * 2 : 1024, .n = m->n };
+
+		nm.mask = calloc(nm.cap, sizeof(*nm.mask));
+		nm.dl = calloc(nm.cap, sizeof(*nm.dl));
+		nm.cls = calloc(nm.cap, sizeof(*nm.cls));
+		if (!nm.mask || !nm.dl || !nm.cls) {
+			free(nm.mask);
+			free(nm.dl);
+			free(nm.cls);
+			return NULL;
+		}
+		for (i = 0; i < m->cap; i++) {
+			if (!m->dl[i])
+				continue;
+			s = mix64(m->mask[i] ^ m->dl[i]) & (nm.cap - 1);
+			while (nm.dl[s])
+				s = (s + 1) & (nm.cap - 1);
+			nm.mask[s] = m->mask[i];
+			nm.dl[s] = m->dl[i];
+			nm.cls[s] = m->cls[i];
+		}
+		free(m->mask);
+		free(m->dl);
+		free(m->cls);
+		*m = nm;
 	}
+	for (s = mix64(mask ^ (dl + 1)) & (m->cap - 1); m->dl[s]; s = (s + 1) & (m->cap - 1))
+		if (m->dl[s] == dl + 1 && m->mask[s] == mask)
+			return &m->cls[s];
+	m->dl[s] = dl + 1;
+	m->mask[s] = mask;
+	m->cls[s] = UINT32_MAX;
+	m->n++;
+	return &m->cls[s];
+}
+
+struct addr_build {
+	struct ctx *c;
+	struct cons *cs;   /* the generation's classes */
+	struct cons dcs;   /* lists of entries indexed on prefixes directly */
+	struct memo memo;
+	struct u32vec setents[FG_MAX_SETS]; /* entries indexed on each set */
+	uint32_t *buf, *tmp;
+	size_t bufcap, tmpcap;
+};
+
+/* Class of (direct list dl, set mask): the direct entries plus the
+ * entries indexed on every set in the mask. */
+static int addr_class(struct addr_build *ab, uint32_t dl, uint64_t mask, uint32_t *cls)
+{
+	const struct cclass *d = &ab->dcs.c[dl];
+	uint32_t *slot = memo_at(&ab->memo, dl, mask);
+	size_t n = d->len;
+	int b, err;
+
+	if (!slot)
+		return -ENOMEM;
+	if (*slot != UINT32_MAX) {
+		*cls = *slot;
+		return 0;
+	}
+	if ((err = buf_need(&ab->buf, &ab->bufcap, n)))
+		return err;
+	memcpy(ab->buf, ab->dcs.pool.v + d->off, n * sizeof(*ab->buf));
+	for (b = 0; b < FG_MAX_SETS; b++) {
+		const struct u32vec *se = &ab->setents[b];
+
+		if (!((mask >> b) & 1) || !se->n)
+			continue;
+		if ((err = buf_need(&ab->tmp, &ab->tmpcap, n + se->n)))
+			return err;
+		n = merge(ab->buf, n, se->v, se->n, ab->tmp);
+		if ((err = buf_need(&ab->buf, &ab->bufcap, n)))
+			return err;
+		memcpy(ab->buf, ab->tmp, n * sizeof(*ab->buf));
+	}
+	if ((err = cons_get(ab->cs, mask, ab->buf, n, cls)))
+		return err;
+	*slot = *cls;
+	return 0;
+}
+
+/* Direct list of an item: its parent's plus its own entries. */
+static int addr_direct(struct addr_build *ab, uint32_t parent_dl,
+		       const uint32_t *own, size_t nown, uint32_t *dl)
+{
+	const struct cclass *p = &ab->dcs.c[parent_dl];
+	size_t n;
+	int err;
+
+	if (!nown) {
+		*dl = parent_dl;
+		return 0;
+	}
+	if ((err = buf_need(&ab->buf, &ab->bufcap, p->len)) ||
+	    (err = buf_need(&ab->tmp, &ab->tmpcap, p->len + nown)))
+		return err;
+	/* copy first: the pool may move while consing */
+	memcpy(ab->buf, ab->dcs.pool.v + p->off, p->len * sizeof(*ab->buf));
+	n = merge(ab->buf, p->len, own, nown, ab->tmp);
+	return cons_get(&ab->dcs, 0, ab->tmp, n, dl);
+}
+
+/* Items: every CIDR of a set referenced in this position (it carries the
+ * set's bit) and every prefix an entry is indexed on. */
+static int addr_items(struct addr_build *ab, int f, struct itemset *s)
+{
+	struct ctx *c = ab->c;
+	uint64_t used = 0;
+	size_t i, k;
+	int err;
+
 	for (i = 0; i < c->nx; i++) {
 		const struct xent *x = &c->x[i];
 		int set = f == F_SRC ? x->src_set : x->dst_set;
 		const struct fg_cidr *cc = f == F_SRC ? x->src : x->dst;
 
+		if (set >= 0)
+			used |= 1ULL << c->set_bits[set];
 		if (x->field != f)
 			continue;
-		if (set >= 0) {
-			const struct fg_set_spec *ss = &c->p->sets[set];
-
-			for (k = 0; k < ss->ncidrs; k++)
-				if ((err = item_add(&s, &ss->cidrs[k], 0, i)))
-					goto out;
-		} else if ((err = item_add(&s, cc, 0, i))) {
-			goto out;
-		}
+		if (set >= 0)
+			err = vec_push(&ab->setents[c->set_bits[set]], i);
+		else
+			err = item_add(s, cc, 0, i);
+		if (err)
+			return err;
 	}
+	for (i = 0; i < c->p->nsets; i++) {
+		int bit = c->set_bits[i];
+
+		if (bit < 0 || !((used >> bit) & 1))
+			continue;
+		for (k = 0; k < c->p->sets[i].ncidrs; k++)
+			if ((err = item_add(s, &c->p->sets[i].cidrs[k], 1ULL << bit, -1)))
+				return err;
+	}
+	return 0;
+}
+
+/* Sort items and fold duplicate prefixes; attach own entries (CSR). */
+static int addr_fold(struct itemset *s)
+{
+	uint32_t *order = malloc(s->n * sizeof(*order));
+	size_t i, k = 0;
+	int err;
+
+	if (!order)
+		return -ENOMEM;
+	if ((err = items_sort(s))) {
+		free(order);
+		return err;
+	}
+	for (i = 0; i < s->n; i++) {
+		if (k && !pfx_cmp(&s->v[k - 1].p, &s->v[i].p)) {
+			s->v[k - 1].setbits |= s->v[i].setbits;
+		} else {
+			s->v[k] = s->v[i];
+			k++;
+		}
+		order[s->v[i].cls] = k - 1;
+	}
+	s->n = k;
+	for (i = 0; i < s->npairs; i++)
+		s->pairs[i].item = order[s->pairs[i].item];
+	free(order);
+	qsort(s->pairs, s->npairs, sizeof(*s->pairs), pair_cmp);
+	for (i = 0, k = 0; i < s->n; i++) {
+		s->v[i].first = k;
+		while (k < s->npairs && s->pairs[k].item == i)
+			k++;
+		s->v[i].n = k - s->v[i].first;
+	}
+	return 0;
+}
+
+/*
+ * Build the LPM entries of one address field. Items are sorted so that a
+ * prefix comes right after the prefixes enclosing it; a stack of open
+ * prefixes gives each item its parent, whose direct list and set mask it
+ * extends.
+ */
+static int build_addr_field(struct ctx *c, struct cons *cs, int f,
+			    struct fg_lpm_ent **out, size_t *nout)
+{
+	struct addr_build ab = { .c = c, .cs = cs };
+	struct itemset s = { 0 };
+	uint32_t *stack = NULL, *own = NULL, dl0;
+	size_t i, j, sp = 0, owncap = 0;
+	int err;
+
+	if ((err = cons_get(&ab.dcs, 0, NULL, 0, &dl0)) || (err = addr_items(&ab, f, &s)))
+		goto out;
 	if (!s.n)
 		goto out;
-
-	/* Sort items, remembering where each original went, then fold
-	 * duplicates of one prefix into the first. */
-	order = malloc(s.n * sizeof(*order));
-	if (!order) {
-		err = -ENOMEM;
+	if ((err = addr_fold(&s)))
 		goto out;
-	}
-	for (i = 0; i < s.n; i++)
-		s.v[i].cls = i; /* original position */
-	qsort(s.v, s.n, sizeof(*s.v), item_cmp);
-	k = 0;
-	for (i = 0; i < s.n; i++) {
-		if (k && !pfx_cmp(&s.v[k - 1].p, &s.v[i].p)) {
-			s.v[k - 1].setbits |= s.v[i].setbits;
-		} else {
-			s.v[k] = s.v[i];
-			k++;
-		}
-		order[s.v[i].cls] = k - 1;
-	}
-	s.n = k;
-	for (i = 0; i < s.npairs; i++)
-		s.pairs[i].item = order[s.pairs[i].item];
-	qsort(s.pairs, s.npairs, sizeof(*s.pairs), pair_cmp);
-	for (i = 0, k = 0; i < s.n; i++) {
-		s.v[i].first = k;
-		while (k < s.npairs && s.pairs[k].item == i)
-			k++;
-		s.v[i].n = k - s.v[i].first;
-	}
-
 	stack = malloc(s.n * sizeof(*stack));
 	*out = malloc(s.n * sizeof(**out));
 	if (!stack || !*out) {
@@ -835,45 +1097,22 @@ static int build_addr_field(struct ctx *c, struct cons *cs, int f,
 	}
 	for (i = 0; i < s.n; i++) {
 		struct item *it = &s.v[i];
-		const struct cclass *par;
-		size_t need, nl, j;
-		uint64_t mask;
+		const struct item *par;
+		uint32_t dl;
 
 		while (sp && !pfx_contains(&s.v[stack[sp - 1]].p, &it->p))
 			sp--;
-		par = sp ? &cs->c[s.v[stack[sp - 1]].cls] : &cs->c[0];
-		need = par->len + it->n;
-		if (need > bufcap) {
-			uint32_t *nb = realloc(buf, 2 * need * sizeof(*nb));
-
-			if (!nb) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			bufcap = 2 * need;
-		}
-		/* own entries as a sorted list */
+		par = sp ? &s.v[stack[sp - 1]] : NULL;
+		if ((err = buf_need(&own, &owncap, it->n + 1)))
+			goto out;
 		for (j = 0; j < it->n; j++)
-			buf[par->len + j] = s.pairs[it->first + j].ent;
-		mask = par->setmask | it->setbits;
-		if (!it->n && mask == par->setmask) {
-			it->cls = sp ? s.v[stack[sp - 1]].cls : 0;
-		} else {
-			uint32_t *tmp = malloc((need + 1) * sizeof(*tmp));
-
-			if (!tmp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			/* parent list may move when the pool grows: copy */
-			memcpy(buf, cs->pool.v + par->off, par->len * sizeof(*buf));
-			nl = merge(buf, par->len, buf + par->len, it->n, tmp);
-			err = cons_get(cs, mask, tmp, nl, &it->cls);
-			free(tmp);
-			if (err)
-				goto out;
-		}
+			own[j] = s.pairs[it->first + j].ent;
+		if ((err = addr_direct(&ab, par ? par->first : dl0, own, it->n, &dl)))
+			goto out;
+		it->setbits |= par ? par->setbits : 0;
+		it->first = dl; /* from here on: the item's direct list id */
+		if ((err = addr_class(&ab, dl, it->setbits, &it->cls)))
+			goto out;
 		stack[sp++] = i;
 		(*out)[i].family = it->p.family;
 		(*out)[i].len = it->p.len;
@@ -882,11 +1121,18 @@ static int build_addr_field(struct ctx *c, struct cons *cs, int f,
 	}
 	*nout = s.n;
 out:
+	for (i = 0; i < FG_MAX_SETS; i++)
+		free(ab.setents[i].v);
+	cons_free(&ab.dcs);
+	free(ab.memo.mask);
+	free(ab.memo.dl);
+	free(ab.memo.cls);
+	free(ab.buf);
+	free(ab.tmp);
 	free(s.v);
 	free(s.pairs);
 	free(stack);
-	free(buf);
-	free(order);
+	free(own);
 	return err;
 }
 
@@ -1074,20 +1320,43 @@ static int64_t v4_alloc(struct v4build *vb, size_t nslots)
 	return at;
 }
 
-/* index of the interval containing address x */
-static size_t ivl_find(const struct ivls *b, uint64_t x)
+/*
+ * The entry for intervals a..b (indices into the interval list, all in one
+ * /16): a class when there is one interval, else a bucket of up to ten
+ * intervals, or of up to ten subtrees with the first starts as keys.
+ */
+static int64_t v4_tree(struct v4build *vb, size_t a, size_t b)
 {
-	size_t lo = 0, hi = b->n;
+	const struct ivl *v = vb->b->v;
+	size_t n = b - a + 1, per, g, ng;
+	struct fg_v4_bucket *bk;
+	uint32_t keys[FG_V4_BUCKET_KEYS], ents[FG_V4_BUCKET_KEYS + 1];
+	int64_t at, e;
 
-	while (hi - lo > 1) {
-		size_t m = (lo + hi) / 2;
+	if (n == 1)
+		return FG_V4_CLASS | v[a].cls;
+	per = n <= FG_V4_BUCKET_KEYS + 1 ? 1 : (n + FG_V4_BUCKET_KEYS) / (FG_V4_BUCKET_KEYS + 1);
+	for (g = 0, ng = 0; g <= FG_V4_BUCKET_KEYS && a + g * per <= b; g++, ng++) {
+		size_t ga = a + g * per, gb = ga + per - 1;
 
-		if (b->v[m].start <= x)
-			lo = m;
-		else
-			hi = m;
+		if (gb > b || g == FG_V4_BUCKET_KEYS)
+			gb = b;
+		if ((e = v4_tree(vb, ga, gb)) < 0)
+			return e;
+		ents[g] = e;
+		if (g)
+			keys[g - 1] = v[ga].start & 0xffff;
 	}
-	return lo;
+	if ((at = v4_alloc(vb, 1)) < 0)
+		return at;
+	bk = (struct fg_v4_bucket *)vb->s[at].b;
+	bk->n = ng - 1;
+	for (g = 0; g < ng; g++) {
+		if (g)
+			bk->key[g - 1] = keys[g - 1];
+		bk->cls[g] = ents[g];
+	}
+	return FG_V4_BUCKET | (FG_HEAP_V4_BASE + at);
 }
 
 static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
@@ -1097,51 +1366,12 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 	w[idx % 16] = val;
 }
 
-/* The entry for addresses [lo, lo + size): a class, a bucket or a group. */
-static int64_t v4_range(struct v4build *vb, uint64_t lo, uint64_t size)
-{
-	size_t first = ivl_find(vb->b, lo), k = 0, j;
-	int64_t at;
-
-	while (first + k + 1 < vb->b->n && vb->b->v[first + k + 1].start < lo + size)
-		k++;
-	if (k == 0)
-		return FG_V4_CLASS | vb->b->v[first].cls;
-	if (k <= FG_V4_BUCKET_KEYS) {
-		struct fg_v4_bucket *bk;
-
-		if ((at = v4_alloc(vb, 1)) < 0)
-			return at;
-		bk = (struct fg_v4_bucket *)vb->s[at].b;
-		bk->n = k;
-		bk->cls[0] = vb->b->v[first].cls;
-		for (j = 0; j < k; j++) {
-			bk->key[j] = vb->b->v[first + 1 + j].start & 0xffff;
-			bk->cls[j + 1] = vb->b->v[first + 1 + j].cls;
-		}
-		return FG_V4_BUCKET | (FG_HEAP_V4_BASE + at);
-	}
-	if ((at = v4_alloc(vb, 16)) < 0)
-		return at;
-	for (j = 0; j < 256; j++) {
-		int64_t v;
-
-		if (size == 256)
-			v = FG_V4_CLASS | vb->b->v[ivl_find(vb->b, lo + j)].cls;
-		else
-			v = v4_range(vb, lo + j * 256, 256);
-		if (v < 0)
-			return v;
-		v4_set(vb, at, j, v);
-	}
-	return FG_V4_GROUP | (FG_HEAP_V4_BASE + at);
-}
-
 static int build_v4_tables(struct fg_tables *t)
 {
 	struct v4build vb = { 0 };
 	struct ivls b[2] = { { 0 } };
 	int f, err = 0;
+	size_t k;
 	uint32_t h;
 
 	if (v4_alloc(&vb, 2 * 4096) < 0)
@@ -1149,13 +1379,21 @@ static int build_v4_tables(struct fg_tables *t)
 	for (f = 0; f < 2 && !err; f++) {
 		err = v4_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f]);
 		vb.b = &b[f];
-		for (h = 0; h < 65536 && !err; h++) {
-			int64_t v = v4_range(&vb, (uint64_t)h << 16, 65536);
+		/* k: the interval holding the /16's first address */
+		for (h = 0, k = 0; h < 65536 && !err; h++) {
+			uint64_t lo = (uint64_t)h << 16, end = lo + 65536;
+			size_t last = k;
+			int64_t v;
 
+			while (last + 1 < b[f].n && b[f].v[last + 1].start < end)
+				last++;
+			v = v4_tree(&vb, k, last);
 			if (v < 0)
 				err = v;
 			else
 				v4_set(&vb, f * 4096, h, v);
+			/* the next /16 starts in `last` unless one starts at end */
+			k = (last + 1 < b[f].n && b[f].v[last + 1].start == end) ? last + 1 : last;
 		}
 	}
 	free(b[0].v);

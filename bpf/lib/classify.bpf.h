@@ -151,7 +151,7 @@ static __always_inline __u32 fg_lpm_class(void *lpm, __u8 tag, const __u8 *addr,
 	return cls ? *cls : 0;
 }
 
-/* IPv4 class: the 16-8-8 table of abi.h, at most three accesses. */
+/* IPv4 class: the root table and bucket trees of abi.h. */
 static __always_inline __u32 fg_v4_entry(void *heap, __u32 table, __u32 idx)
 {
 	__u32 *v = fg_heap_at(heap, table + idx / 16);
@@ -179,21 +179,21 @@ static __always_inline __u32 fg_v4_bucket(void *heap, __u32 slot, __u32 x)
 	return b->cls[idx];
 }
 
-/* A subprogram, not inlined: its branches would otherwise multiply the
- * verifier's states of everything after the two calls. */
+/* A subprogram, not inlined: verified once per call site instead of
+ * multiplying the states of everything after the two calls. */
 static __noinline __u32 fg_v4_class(void *heap, __u32 root, __u32 addr)
 {
-	__u32 e;
+	__u32 e, lvl;
 
 	if (!heap)
 		return 0;
 	e = fg_v4_entry(heap, root, addr >> 16);
-	if ((e & FG_V4_TYPE_MASK) == FG_V4_GROUP)
-		e = fg_v4_entry(heap, e & FG_V4_VALUE_MASK, (addr >> 8) & 0xff);
-	if ((e & FG_V4_TYPE_MASK) == FG_V4_GROUP)
-		e = fg_v4_entry(heap, e & FG_V4_VALUE_MASK, addr & 0xff);
-	if ((e & FG_V4_TYPE_MASK) == FG_V4_BUCKET)
-		return fg_v4_bucket(heap, e & FG_V4_VALUE_MASK, addr & 0xffff);
+#pragma clang loop unroll(disable)
+	for (lvl = 0; lvl < FG_V4_MAX_DEPTH; lvl++) {
+		if ((e & FG_V4_TYPE_MASK) != FG_V4_BUCKET)
+			break;
+		e = fg_v4_bucket(heap, e & FG_V4_VALUE_MASK, addr & 0xffff);
+	}
 	return e & FG_V4_VALUE_MASK;
 }
 

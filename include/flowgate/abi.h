@@ -209,7 +209,7 @@ struct fg_lpm_key {
 
 #define FG_HEAP_SLOT 64
 /* Fixed part of the heap layout: header, port classes, then the IPv4
- * tables (src root, dst root, buckets and groups); the rest follows. */
+ * tables (src root, dst root, buckets); the rest follows. */
 #define FG_HEAP_PORT_BASE 1
 #define FG_HEAP_V4_BASE (FG_HEAP_PORT_BASE + FG_PORT_ENTRIES / 16)
 #define FG_HEAP_PORTS_PER_SLOT 16
@@ -221,26 +221,28 @@ struct fg_heap_slot {
 };
 
 /*
- * IPv4 address classes: a 16-8-8 multibit table in the heap, so a lookup
- * is two memory accesses in the common case instead of an LPM trie walk.
- * The root has 65536 __u32 entries (one per /16, 16 a slot); an entry is
- *   FG_V4_CLASS | class id   the whole range has one class,
- *   FG_V4_BUCKET | slot      up to FG_V4_BUCKET_KEYS boundaries inside the
- *                            range, searched in one 64-byte slot,
- *   FG_V4_GROUP | slot       256 entries for the next 8 bits (16 slots).
- * Buckets compare the address's low 16 bits, at either level.
+ * IPv4 address classes: a 16-bit root table plus small B-trees, in the
+ * heap, so a lookup is a few cache lines instead of an LPM trie walk. The
+ * root has 65536 __u32 entries (one per /16, 16 a slot); an entry is
+ *   FG_V4_CLASS | class id   the whole range has one class, or
+ *   FG_V4_BUCKET | slot      a bucket: up to FG_V4_BUCKET_KEYS interval
+ *                            starts (the address's low 16 bits) in one
+ *                            64-byte slot; each of its FG_V4_BUCKET_KEYS+1
+ *                            results is again a class or a child bucket.
+ * Trees have fanout 10, so a /16 with every boundary possible is at most
+ * FG_V4_MAX_DEPTH buckets deep.
  */
 #define FG_V4_TYPE_MASK 0xc0000000u
 #define FG_V4_CLASS 0x00000000u
 #define FG_V4_BUCKET 0x40000000u
-#define FG_V4_GROUP 0x80000000u
 #define FG_V4_VALUE_MASK 0x3fffffffu
 #define FG_V4_BUCKET_KEYS 9
+#define FG_V4_MAX_DEPTH 5
 
 struct fg_v4_bucket {
 	__u16 n;                       /* boundaries used */
 	__u16 key[FG_V4_BUCKET_KEYS];  /* interval starts (low 16 bits), sorted */
-	__u32 cls[FG_V4_BUCKET_KEYS + 1]; /* cls[i]: below key[i] (and above key[i-1]) */
+	__u32 cls[FG_V4_BUCKET_KEYS + 1]; /* cls[i]: from key[i-1] below key[i] */
 	__u32 pad0;
 };
 
