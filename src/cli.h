@@ -137,6 +137,18 @@ int cmd_explain(struct cli *cli, const struct cli_args *a);
 /* cli_stream.c: Ctrl-C/SIGTERM set *flag instead of killing the CLI. */
 void cli_catch_stop(volatile int **flag);
 
+/* Splits a byte stream into lines (without the '\n') across chunks. */
+struct line_buf {
+	char *buf; /* the start of a line whose end has not come yet */
+	size_t len;
+};
+/* Called with each line; non-zero stops the feeding and is returned. */
+typedef int (*line_fn)(const char *line, size_t len, void *ctx);
+int line_buf_feed(struct line_buf *lb, const char *data, size_t len, line_fn fn, void *ctx);
+/* A last line that ended without '\n'. */
+int line_buf_finish(struct line_buf *lb, line_fn fn, void *ctx);
+void line_buf_free(struct line_buf *lb);
+
 /* Follows a pcap stream to count whole records (capture --count). */
 enum pcap_scan_state { PCAP_S_GLOBAL = 0, PCAP_S_RECHDR, PCAP_S_DATA };
 struct pcap_scan {

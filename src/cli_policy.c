@@ -120,6 +120,19 @@ static int apply_done(struct cli *cli, const char *path, const struct client_res
 	return CLI_OK;
 }
 
+/* "X-Flowgate-Source: /abs/path": the daemon records it as the policy's
+ * source (status shows "api:/abs/path"). NULL for stdin. */
+static char *source_header(const char *path)
+{
+	char *abs = strcmp(path, "-") ? realpath(path, NULL) : NULL;
+	char *h = NULL;
+
+	if (abs && asprintf(&h, "X-Flowgate-Source: %s", abs) < 0)
+		h = NULL;
+	free(abs);
+	return h;
+}
+
 int cmd_apply(struct cli *cli, const struct cli_args *a)
 {
 	const char *path = a->argv[0];
@@ -133,7 +146,10 @@ int cmd_apply(struct cli *cli, const struct cli_args *a)
 		fprintf(stderr, "flowgate: apply: cannot read %s: %s\n", path, strerror(-err));
 		return CLI_EUSER;
 	}
+	cli->client.header = source_header(path);
 	err = client_request(&cli->client, "PUT", "/v1/policy", text, len, "application/yaml", &r);
+	free((char *)cli->client.header);
+	cli->client.header = NULL;
 	free(text);
 	if (err)
 		return cli_report_unreachable(cli, "apply", err);

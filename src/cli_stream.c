@@ -32,23 +32,79 @@ void cli_catch_stop(volatile int **flag)
 	*flag = &stream_stop;
 }
 
+/* ---- lines across chunks ------------------------------------------------ */
+
+int line_buf_feed(struct line_buf *lb, const char *data, size_t len, line_fn fn, void *ctx)
+{
+	const char *nl;
+	char *nb;
+	int rc;
+
+	while (len && (nl = memchr(data, '\n', len))) {
+		size_t n = nl - data;
+
+		if (lb->len) { /* the line began in an earlier chunk */
+			nb = realloc(lb->buf, lb->len + n);
+			if (!nb)
+				return -ENOMEM;
+			memcpy(nb + lb->len, data, n);
+			lb->buf = nb;
+			rc = fn(nb, lb->len + n, ctx);
+			lb->len = 0;
+		} else {
+			rc = fn(data, n, ctx);
+		}
+		if (rc)
+			return rc;
+		len -= n + 1;
+		data = nl + 1;
+	}
+	if (!len)
+		return 0;
+	nb = realloc(lb->buf, lb->len + len);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + lb->len, data, len);
+	lb->buf = nb;
+	lb->len += len;
+	return 0;
+}
+
+int line_buf_finish(struct line_buf *lb, line_fn fn, void *ctx)
+{
+	int rc = lb->len ? fn(lb->buf, lb->len, ctx) : 0;
+
+	lb->len = 0;
+	return rc;
+}
+
+void line_buf_free(struct line_buf *lb)
+{
+	free(lb->buf);
+	memset(lb, 0, sizeof(*lb));
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 struct events_out {
 	bool json;
 	long max, seen; /* --count, events printed */
-	char *line;	/* partial line carried between chunks */
-	size_t len;
-	bool broken; /* stdout failed (EPIPE) */
+	struct line_buf lines;
 };
 
-/* Print one JSON line: as is with --json, else as a one-line event. */
-static void event_line(struct events_out *o, const char *line, size_t len)
+/*
+ * Print one JSON line: as is with --json, else as a one-line event.
+ * Returns non-zero to stop: --count reached, or stdout is gone (EPIPE).
+ */
+static int event_line(const char *line, size_t len, void *ctx)
 {
+	struct events_out *o = ctx;
 	json_t *ev;
 
-	if (!len || (len == 1 && *line == '\r'))
-		return;
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (!len)
+		return 0;
 	ev = o->json ? NULL : json_loadb(line, len, 0, NULL);
 	if (ev)
 		fmt_event(stdout, ev);
@@ -57,42 +113,15 @@ static void event_line(struct events_out *o, const char *line, size_t len)
 	json_decref(ev);
 	o->seen++;
 	if (fflush(stdout) || ferror(stdout))
-		o->broken = true;
+		return 1;
+	return o->max && o->seen >= o->max;
 }
 
 static int events_chunk(const char *data, size_t len, void *ctx)
 {
 	struct events_out *o = ctx;
-	const char *nl;
-	char *nb;
 
-	while (len && !o->broken && (!o->max || o->seen < o->max)) {
-		nl = memchr(data, '\n', len);
-		if (!nl)
-			break;
-		if (o->len) {
-			nb = realloc(o->line, o->len + (nl - data));
-			if (!nb)
-				return 1;
-			memcpy(nb + o->len, data, nl - data);
-			event_line(o, nb, o->len + (nl - data));
-			o->line = nb;
-			o->len = 0;
-		} else {
-			event_line(o, data, nl - data);
-		}
-		len -= nl - data + 1;
-		data = nl + 1;
-	}
-	if (o->broken || (o->max && o->seen >= o->max))
-		return 1;
-	nb = len ? realloc(o->line, o->len + len) : o->line;
-	if (!nb)
-		return 1;
-	memcpy(nb + o->len, data, len);
-	o->line = nb;
-	o->len += len;
-	return 0;
+	return line_buf_feed(&o->lines, data, len, event_line, o) != 0;
 }
 
 /* Without -f: the answer may be JSON lines or one JSON array. */
@@ -103,18 +132,18 @@ static void events_print_all(struct events_out *o, const char *body, size_t len)
 	json_t *ev;
 
 	if (!arr) {
-		events_chunk(body, len, o);
-		if (o->len)
-			event_line(o, o->line, o->len);
+		if (!line_buf_feed(&o->lines, body, len, event_line, o))
+			line_buf_finish(&o->lines, event_line, o);
 		return;
 	}
 	json_array_foreach(arr, i, ev)
 	{
 		char *s = json_dumps(ev, JSON_COMPACT);
+		int stop = s ? event_line(s, strlen(s), o) : 1;
 
-		if (s && (!o->max || o->seen < o->max))
-			event_line(o, s, strlen(s));
 		free(s);
+		if (stop)
+			break;
 	}
 	json_decref(arr);
 }
@@ -139,7 +168,7 @@ int cmd_events(struct cli *cli, const struct cli_args *a)
 	else if (!a->follow)
 		events_print_all(&o, r.body ? r.body : "", r.len);
 	client_resp_free(&r);
-	free(o.line);
+	line_buf_free(&o.lines);
 	return rc;
 }
 

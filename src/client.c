@@ -129,14 +129,26 @@ static int xfer_error(struct client *c, CURL *curl, CURLcode rc, const char *ebu
 	}
 }
 
-static struct curl_slist *xfer_headers(const char *ctype)
+/* Append to a header list; on failure free it all and return NULL. */
+static struct curl_slist *hdr_add(struct curl_slist *h, const char *line)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+	struct curl_slist *n = curl_slist_append(h, line);
+
+	if (!n)
+		curl_slist_free_all(h);
+	return n;
+}
+
+static struct curl_slist *xfer_headers(const char *ctype, const char *extra)
+{
+	struct curl_slist *h = hdr_add(NULL, "Expect:");
 	char line[128];
 
+	if (h && extra)
+		h = hdr_add(h, extra);
 	if (h && ctype) {
 		snprintf(line, sizeof(line), "Content-Type:%s%s", *ctype ? " " : "", ctype);
-		h = curl_slist_append(h, line);
+		h = hdr_add(h, line);
 	}
 	return h;
 }
@@ -177,7 +189,7 @@ static int xfer_run(struct client *c, struct xfer *x, const char *method, const 
 		return -ENAMETOOLONG;
 	x->curl = curl_easy_init();
 	/* a body-less POST must not claim to be a form */
-	hdrs = xfer_headers(ctype ? ctype : strcmp(method, "GET") ? "" : NULL);
+	hdrs = xfer_headers(ctype ? ctype : strcmp(method, "GET") ? "" : NULL, c->header);
 	if (!x->curl || !hdrs) {
 		err = -ENOMEM;
 		goto out;

@@ -17,6 +17,7 @@
 struct client {
 	const char *socket; /* path of the API socket */
 	long timeout_ms;    /* whole request; 0 = none (streams) */
+	const char *header; /* extra request header line, or NULL */
 	int os_errno;	    /* why the last request could not connect */
 	char err[256];	    /* transport error of the last request */
 };

@@ -83,11 +83,11 @@ jf 'isinstance(d["not_enforced"], list) or exit(1)' <<<"$js" >/dev/null || fail 
 ok "status text and --json"
 
 # ---- events and capture of drops, stats exact ----
-fg events -f --json -c 1 >"$T/events.json" 2>"$T/events.err" &
+fg events -f --json -c 5 >"$T/events.json" 2>"$T/events.err" &
 EV=$!
-fg events -f -c 1 >"$T/events.txt" 2>&1 &
+fg events -f -c 5 >"$T/events.txt" 2>&1 &
 EVT=$!
-fg capture -w "$T/drops.pcap" -c 1 2>"$T/capture.err" &
+fg capture -w "$T/drops.pcap" -c 5 udp port 9999 2>"$T/capture.err" &
 CAP=$!
 sleep 1
 in_c ping -c 3 -i 0.2 -W 1 "$SERVER_IP" >/dev/null || fail "ping before any drop"
@@ -110,17 +110,22 @@ ok "stats: exact per-rule counts, drops by reason, text and --json"
 
 for p in $EV $EVT $CAP; do
 	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$p" 2>/dev/null && { kill "$p"; fail "stream $p did not end after one item"; }
+	kill -0 "$p" 2>/dev/null && { kill "$p"; fail "stream $p did not end after 5 items"; }
 	wait "$p" || fail "stream $p exit $?: $(cat "$T"/*.err)"
 done
-jf 'd["event"]' <"$T/events.json" | grep -q drop || fail "events: $(cat "$T/events.json")"
-jf 'd["rule"]' <"$T/events.json" | grep -q drop-udp || fail "events: $(cat "$T/events.json")"
-grep -q "drop rule=drop-udp .*udp $CLIENT_IP:[0-9]* -> $SERVER_IP:9999" "$T/events.txt" ||
+[ "$(wc -l <"$T/events.json")" = 5 ] || fail "events --json -c 5: $(cat "$T/events.json")"
+while read -r line; do
+	[ "$(jf 'd["event"], d["rule"], d["dport"]' <<<"$line")" = "('drop', 'drop-udp', 9999)" ] ||
+		fail "events --json: $line"
+done <"$T/events.json"
+[ "$(grep -c "drop rule=drop-udp .*udp $CLIENT_IP:[0-9]* -> $SERVER_IP:9999" "$T/events.txt")" = 5 ] ||
 	fail "events text: $(cat "$T/events.txt")"
-ok "events -f (JSON and text) saw the drop with its rule"
+ok "events -f (JSON and text) saw each drop with its rule"
 tcpdump -nr "$T/drops.pcap" 2>/dev/null >"$T/pcap.txt" || fail "capture: not a pcap file"
-[ "$(wc -l <"$T/pcap.txt")" = 1 ] || fail "capture -c 1: $(cat "$T/pcap.txt")"
-grep -q "$CLIENT_IP.* > $SERVER_IP.9999: UDP" "$T/pcap.txt" || fail "capture: $(cat "$T/pcap.txt")"
+[ "$(grep -c "$CLIENT_IP.* > $SERVER_IP.9999: UDP" "$T/pcap.txt")" = 5 ] ||
+	fail "capture -c 5: $(cat "$T/pcap.txt")"
+rc=0; fg capture -w "$T/x.pcap" 'udp port' 2>/dev/null || rc=$?
+[ $rc -eq 1 ] || fail "capture with a bad filter: exit $rc"
 rc=0; script -qec "$FLOWGATE --socket $SOCK capture" /dev/null >/dev/null 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "capture to a terminal: exit $rc"
 ok "capture -w: valid pcap holding the dropped packet; refuses a terminal"

@@ -347,6 +347,55 @@ static void test_cli_top_rates(void)
 	json_decref(cur);
 }
 
+struct lines_seen {
+	char text[256];
+	int n, stop_at;
+};
+
+static int collect_line(const char *line, size_t len, void *ctx)
+{
+	struct lines_seen *l = ctx;
+	size_t off = strlen(l->text);
+
+	snprintf(l->text + off, sizeof(l->text) - off, "[%.*s]", (int)len, line);
+	return ++l->n == l->stop_at;
+}
+
+static void test_cli_lines_split_across_chunks(void)
+{
+	static const char *const chunks[] = {"{\"a\":1}\n{\"b\"",
+					     ":2}\n",
+					     "{\"c\":3}\n{\"d\":4}\n",
+					     "",
+					     "{\"e\"",
+					     ":5",
+					     "}\n",
+					     "tail"};
+	struct lines_seen l = {.stop_at = -1};
+	struct line_buf lb = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+		ASSERT_OK(line_buf_feed(&lb, chunks[i], strlen(chunks[i]), collect_line, &l),
+			  chunks[i]);
+	ASSERT_EQ(l.n, 5, "lines before the tail");
+	ASSERT_OK(line_buf_finish(&lb, collect_line, &l), "finish");
+	ASSERT_STREQ(l.text, "[{\"a\":1}][{\"b\":2}][{\"c\":3}][{\"d\":4}][{\"e\":5}][tail]",
+		     "lines");
+	line_buf_free(&lb);
+}
+
+static void test_cli_lines_stop_when_asked(void)
+{
+	struct lines_seen l = {.stop_at = 2};
+	struct line_buf lb = {0};
+	const char *data = "one\ntwo\nthree\n";
+
+	ASSERT_EQ(line_buf_feed(&lb, data, strlen(data), collect_line, &l), 1, "stopped");
+	ASSERT_STREQ(l.text, "[one][two]", "lines until the stop");
+	line_buf_free(&lb);
+}
+
 /* A pcap stream: global header and `n` records of 60 bytes. */
 static size_t make_pcap(uint8_t *buf, int n, bool swap)
 {
@@ -420,6 +469,8 @@ int main(void)
 	RUN_TEST(test_cli_policy_error_renamed);
 	RUN_TEST(test_cli_policy_errors_shapes);
 	RUN_TEST(test_cli_top_rates);
+	RUN_TEST(test_cli_lines_split_across_chunks);
+	RUN_TEST(test_cli_lines_stop_when_asked);
 	RUN_TEST(test_cli_pcap_count_stops_at_record_end);
 	RUN_TEST(test_cli_pcap_other_byte_order_and_garbage);
 	return FG_TEST_EXIT();
