@@ -140,6 +140,9 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		       strerror(-err));
 		goto fail;
 	}
+	/* adopted bans (or none): make the skip-when-empty count exact */
+	if ((err = dp_bans_recount(dp)))
+		goto fail;
 	*out = dp;
 	return 0;
 fail:
@@ -675,13 +678,74 @@ static void ban_key(struct fg_lpm_key *k, const struct fg_cidr *c)
 	memcpy(k->addr, c->addr, c->family == 4 ? 4 : 16);
 }
 
+static int runtime_get(struct dp *dp, struct fg_runtime *rt)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.fg_runtime), &zero, rt))
+		return -errno;
+	return 0;
+}
+
+static int runtime_set(struct dp *dp, const struct fg_runtime *rt)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_runtime), &zero, rt, 0))
+		return -errno;
+	return 0;
+}
+
+/*
+ * fg_runtime.nbans lets every packet skip the ban trie while it is empty.
+ * It counts trie entries (expired ones included, until deleted); only the
+ * daemon changes the trie, one operation at a time, so add/del keep it
+ * exact, and a recount at start covers anything else.
+ */
+int dp_bans_recount(struct dp *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.fg_ban);
+	struct fg_lpm_key k, next;
+	struct fg_runtime rt;
+	void *prev = NULL;
+	uint32_t n = 0;
+	int err;
+
+	if ((err = runtime_get(dp, &rt)))
+		return err;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	rt.nbans = n;
+	return runtime_set(dp, &rt);
+}
+
+static int bans_adjust(struct dp *dp, int delta)
+{
+	struct fg_runtime rt;
+	int err;
+
+	if ((err = runtime_get(dp, &rt)))
+		return err;
+	if (delta < 0 && rt.nbans == 0)
+		return dp_bans_recount(dp);
+	rt.nbans += delta;
+	return runtime_set(dp, &rt);
+}
+
 int dp_ban_add(struct dp *dp, const struct fg_cidr *c, uint64_t expires_ns, uint32_t reason)
 {
 	struct fg_ban b = { .expires_ns = expires_ns, .reason = reason };
+	int fd = bpf_map__fd(dp->skel->maps.fg_ban);
 	struct fg_lpm_key k;
 
+	/* The trie honours NOEXIST/EXIST on the exact prefix. */
 	ban_key(&k, c);
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_ban), &k, &b, BPF_ANY))
+	if (!bpf_map_update_elem(fd, &k, &b, BPF_NOEXIST))
+		return bans_adjust(dp, 1);
+	if (errno != EEXIST || bpf_map_update_elem(fd, &k, &b, BPF_EXIST))
 		return -errno;
 	return 0;
 }
@@ -693,5 +757,5 @@ int dp_ban_del(struct dp *dp, const struct fg_cidr *c)
 	ban_key(&k, c);
 	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.fg_ban), &k))
 		return -errno;
-	return 0;
+	return bans_adjust(dp, -1);
 }

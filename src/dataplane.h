@@ -71,5 +71,7 @@ int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key);
 /* Bans: the ban trie; expires_ns 0 = never. */
 int dp_ban_add(struct dp *dp, const struct fg_cidr *c, uint64_t expires_ns, uint32_t reason);
 int dp_ban_del(struct dp *dp, const struct fg_cidr *c);
+/* Recount fg_runtime.nbans from the trie (after removing entries by hand). */
+int dp_bans_recount(struct dp *dp);
 
 #endif /* FG_DATAPLANE_H */
