@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The event streams: GET /v1/events?follow=1 streams audit events as JSON
+# lines as they happen; GET /v1/capture?filter=udp streams the dropped
+# packets that match as pcap (readable by tcpdump); a bad filter is a 400;
+# a follower that hangs up frees its thread; SIGUSR1 reopens the audit log
+# after an external rotation.
+. "$(dirname "$0")/lib.sh"
+lab_init
+lab_gateway
+
+api() { curl -sS --unix-socket "$SOCK" "$@"; }
+threads() { ls /proc/"$FG_PID"/task | wc -l; }
+send_udp() { echo "x$1" | in_c socat -u - "UDP-SENDTO:$SERVER_IP:9999"; }
+
+fg_policy "$T/p.yaml" <<EOF
+log: { audit: $T/audit.jsonl }
+rules:
+  - name: drop-udp
+    action: drop
+    proto: udp
+    dport: 9999
+  - name: drop-telnet
+    action: drop
+    proto: tcp
+    dport: 23
+EOF
+fg_start "$T/p.yaml"
+idle=$(threads)
+
+# curl itself in the background (not a function: $! must be curl's pid)
+curl -sS -N --unix-socket "$SOCK" 'http://x/v1/events?follow=1' >"$T/ev.out" &
+ev=$!
+curl -sS -N --unix-socket "$SOCK" 'http://x/v1/capture?filter=udp%20and%20dst%20port%209999' \
+	>"$T/cap.pcap" &
+cap=$!
+sleep 0.5
+[ "$(threads)" -ge $((idle + 2)) ] || fail "followers have no threads?"
+for i in 1 2 3; do send_udp "$i"; done
+in_c timeout 1 socat -u - "TCP:$SERVER_IP:23,connect-timeout=0.5" </dev/null 2>/dev/null
+sleep 1
+kill "$ev" "$cap"
+wait "$ev" "$cap" 2>/dev/null
+
+[ "$(grep -c '"rule":"drop-udp"' "$T/ev.out")" = 3 ] || fail "events: $(cat "$T/ev.out")"
+grep -q '"rule":"drop-telnet","src":"10.10.1.2","dst":"10.10.2.2","sport":[0-9]*,"dport":23' "$T/ev.out" ||
+	fail "telnet event: $(cat "$T/ev.out")"
+jq -e . "$T/ev.out" >/dev/null || fail "not JSON lines"
+ok "events followed as JSON lines"
+
+n=$(tcpdump -nr "$T/cap.pcap" 2>/dev/null | wc -l)
+u=$(tcpdump -nr "$T/cap.pcap" 2>/dev/null | grep -c "> $SERVER_IP.9999: UDP")
+[ "$n" = 3 ] && [ "$u" = 3 ] || fail "capture: $n packets, $u UDP: $(tcpdump -nr "$T/cap.pcap" 2>&1)"
+ok "capture streams only the filtered drops, as pcap"
+
+for _ in $(seq 1 30); do [ "$(threads)" -le "$idle" ] && break; sleep 0.1; done
+[ "$(threads)" -le "$idle" ] || fail "follower threads left: $(threads) > $idle"
+ok "hung-up followers free their threads"
+
+c=$(curl -sS -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" 'http://x/v1/capture?filter=port%20banana')
+[ "$c" = 400 ] && jq -e '.error == "bad filter"' "$T/body" >/dev/null || fail "bad filter: $c $(cat "$T/body")"
+[ "$(api 'http://x/v1/events?n=2' | wc -l)" = 2 ] || fail "events?n=2"
+ok "bad filter: 400; ?n= limits the recent events"
+
+mv "$T/audit.jsonl" "$T/audit.jsonl.old"
+kill -USR1 "$FG_PID"
+sleep 0.3
+send_udp 4
+sleep 0.5
+grep -q '"rule":"drop-udp"' "$T/audit.jsonl" || fail "nothing in the reopened log"
+[ "$(grep -c '"rule":"drop-udp"' "$T/audit.jsonl.old")" = 3 ] || fail "old log changed"
+ok "SIGUSR1 reopens the audit log"
