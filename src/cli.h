@@ -168,7 +168,4 @@ void pcap_scan_init(struct pcap_scan *s, long max);
  */
 long pcap_scan(struct pcap_scan *s, const void *data, size_t len);
 
-/* cli_doctor.c: what this machine supports, without the daemon. */
-json_t *cli_doctor_local(void);
-
 #endif /* FG_CLI_H */

@@ -1,129 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * flowgate doctor: the daemon's GET /v1/doctor when it answers; otherwise
- * the checks this CLI can make by itself: kernel, BTF, bpffs, privileges,
- * and (as root) whether the program and map types flowgate needs load.
+ * the same report made here (src/doctor.c) for every interface, without a
+ * policy: kernel, BTF, bpffs, privileges, program and map types, XDP.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/capability.h>
-#include <sys/utsname.h>
-#include <sys/vfs.h>
-#include <unistd.h>
-#include <bpf/libbpf.h>
-#include <linux/magic.h>
 
 #include "cli.h"
-
-static void add_check(json_t *checks, const char *name, bool ok, const char *detail,
-		      const char *hint)
-{
-	json_t *c = json_pack("{sssbss}", "name", name, "ok", ok, "detail", detail);
-
-	if (c && hint && !ok)
-		json_object_set_new(c, "hint", json_string(hint));
-	json_array_append_new(checks, c);
-}
-
-static void check_kernel(json_t *checks)
-{
-	struct utsname u;
-
-	if (uname(&u))
-		add_check(checks, "kernel", false, strerror(errno), NULL);
-	else
-		add_check(checks, "kernel", true, u.release, NULL);
-}
-
-static void check_btf(json_t *checks)
-{
-	bool ok = !access("/sys/kernel/btf/vmlinux", R_OK);
-
-	add_check(checks, "btf", ok,
-		  ok ? "/sys/kernel/btf/vmlinux present" : "/sys/kernel/btf/vmlinux missing",
-		  "use a kernel built with CONFIG_DEBUG_INFO_BTF=y");
-}
-
-static void check_bpffs(json_t *checks)
-{
-	struct statfs st;
-	bool ok = !statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC;
-
-	add_check(checks, "bpffs", ok,
-		  ok ? "/sys/fs/bpf is a bpf filesystem" : "/sys/fs/bpf is not a bpf filesystem",
-		  "mount -t bpf bpf /sys/fs/bpf (flowgated mounts its pin root itself)");
-}
-
-static bool has_cap(cap_t caps, cap_value_t v)
-{
-	cap_flag_value_t on = CAP_CLEAR;
-
-	return caps && !cap_get_flag(caps, v, CAP_EFFECTIVE, &on) && on == CAP_SET;
-}
-
-/* flowgated needs CAP_BPF + CAP_NET_ADMIN (or CAP_SYS_ADMIN). */
-static bool check_caps(json_t *checks)
-{
-	cap_t caps = cap_get_proc();
-	bool bpf = has_cap(caps, CAP_BPF) || has_cap(caps, CAP_SYS_ADMIN);
-	bool net = has_cap(caps, CAP_NET_ADMIN);
-
-	cap_free(caps);
-	add_check(checks, "privileges", bpf && net,
-		  bpf && net ? "CAP_BPF and CAP_NET_ADMIN held"
-			     : "this user lacks CAP_BPF or CAP_NET_ADMIN",
-		  "run flowgated (and this check) as root, or grant CAP_BPF,CAP_NET_ADMIN");
-	return bpf && net;
-}
-
-static void probe_prog(json_t *checks, const char *name, enum bpf_prog_type t)
-{
-	int r = libbpf_probe_bpf_prog_type(t, NULL);
-
-	add_check(checks, name, r == 1,
-		  r == 1   ? "loads"
-		  : r == 0 ? "not supported"
-			   : strerror(-r),
-		  "a newer kernel, or one with BPF enabled, is needed");
-}
-
-static void probe_map(json_t *checks, const char *name, enum bpf_map_type t)
-{
-	int r = libbpf_probe_bpf_map_type(t, NULL);
-
-	add_check(checks, name, r == 1,
-		  r == 1   ? "can be created"
-		  : r == 0 ? "not supported"
-			   : strerror(-r),
-		  "a newer kernel, or one with BPF enabled, is needed");
-}
-
-static int quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
-{
-	(void)l, (void)fmt, (void)ap;
-	return 0;
-}
-
-json_t *cli_doctor_local(void)
-{
-	json_t *checks = json_array();
-	json_t *doc = json_pack("{sssO}", "source", "local", "checks", checks);
-
-	check_kernel(checks);
-	check_btf(checks);
-	check_bpffs(checks);
-	if (check_caps(checks)) {
-		libbpf_set_print(quiet);
-		probe_prog(checks, "xdp programs", BPF_PROG_TYPE_XDP);
-		probe_prog(checks, "tc programs", BPF_PROG_TYPE_SCHED_CLS);
-		probe_map(checks, "lpm_trie maps", BPF_MAP_TYPE_LPM_TRIE);
-		probe_map(checks, "percpu maps", BPF_MAP_TYPE_PERCPU_ARRAY);
-		probe_map(checks, "ring buffers", BPF_MAP_TYPE_RINGBUF);
-	}
-	json_decref(checks);
-	return doc;
-}
+#include "doctor.h"
 
 /* Is this error "nobody is listening" (as opposed to a broken answer)? */
 static bool no_daemon(int err)
@@ -145,7 +29,7 @@ int cmd_doctor(struct cli *cli, const struct cli_args *a)
 		fprintf(stderr,
 			"flowgate: doctor: flowgated is not running at %s; local checks only\n",
 			cli->socket);
-		doc = cli_doctor_local();
+		doc = doctor_report(&(struct doctor_opts){.source = "local"});
 	} else if (cli_exit_for_status(r.status)) {
 		rc = cli_report_http("doctor", &r, stderr);
 	} else {

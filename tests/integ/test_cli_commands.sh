@@ -187,6 +187,7 @@ gen=$(generation)
 out=$(fg apply "$T/p2.yaml") || fail "apply good exit $?"
 [ "$out" = "applied generation $((gen + 1))" ] || fail "apply said: $out"
 [ "$(generation)" = $((gen + 1)) ] || fail "generation after apply"
+fg status --json | jf 'd["policy"]["source"]' | grep -q "$T/p2.yaml" || fail "apply: source"
 fg_policy "$T/p3.yaml" <<'EOF'
 default: allow
 rules:
@@ -237,3 +238,7 @@ grep -q flowgate-test "$T/udp.out" || fail "UDP 9999 not delivered after detach:
 rc=0; fg status 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "status after detach: exit $rc"
 ok "detach: daemon exits, traffic flows unfiltered"
+fg doctor >"$T/doctor.out" 2>"$T/err" || fail "doctor without daemon: exit $?"
+grep -q "local checks only" "$T/err" && grep -q "^ok    kernel" "$T/doctor.out" ||
+	fail "doctor without daemon: $(cat "$T/err" "$T/doctor.out")"
+ok "doctor without a daemon checks locally"
