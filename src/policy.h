@@ -168,6 +168,9 @@ size_t policy_unenforced(const struct policy *p, const char **names, size_t max)
 
 /* Helpers shared with the CLI and the API. */
 int parse_cidr(const char *s, struct fg_cidr *out); /* 0 or -EINVAL */
+/* parse_cidr() that also says what is wrong, e.g. "10.0.0.1/8 has host bits
+ * set; did you mean 10.0.0.0/8?" (msg may be NULL). */
+int parse_cidr_msg(const char *s, struct fg_cidr *out, char *msg, size_t msglen);
 int format_cidr(const struct fg_cidr *c, char *buf, size_t len);
 int parse_duration_ms(const char *s, uint64_t *ms); /* "10m", "500ms", "60" (s) */
 bool cidr_contains(const struct fg_cidr *net, int family, const uint8_t *addr);
