@@ -62,10 +62,15 @@ static __always_inline void fg_count_iface(__u32 ifindex, __u32 bytes)
 	}
 }
 
+/*
+ * Is the source banned? The trie returns the longest matching ban; when that
+ * one has expired, a wider ban may still hold, so look again above it.
+ */
 static __always_inline bool fg_banned(const struct fg_pkt *p, __u64 *now)
 {
 	struct fg_lpm_key k = {};
 	struct fg_ban *b;
+	int i;
 
 	if (p->family == FG_FAM_V4) {
 		k.prefixlen = 8 + 32;
@@ -76,14 +81,21 @@ static __always_inline bool fg_banned(const struct fg_pkt *p, __u64 *now)
 		k.tag = FG_TAG_SRC6;
 		__builtin_memcpy(k.addr, p->src, 16);
 	}
-	b = bpf_map_lookup_elem(&fg_ban, &k);
-	if (!b)
-		return false;
-	if (!b->expires_ns)
-		return true;
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return b->expires_ns > *now;
+	for (i = 0; i < FG_BAN_NEST; i++) {
+		b = bpf_map_lookup_elem(&fg_ban, &k);
+		if (!b)
+			return false;
+		if (!b->expires_ns)
+			return true;
+		if (!*now)
+			*now = bpf_ktime_get_ns();
+		if (b->expires_ns > *now)
+			return true;
+		if (!b->prefixlen)
+			return false;
+		k.prefixlen = 8 + (b->prefixlen & 0xff) - 1;
+	}
+	return false;
 }
 
 static __always_inline bool fg_bans_exist(void)
@@ -266,8 +278,12 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		return fg_finish(ctx, p, &v, now);
 	}
 
-	if (cfg->flags & FG_GEN_F_CT)
+	if (cfg->flags & FG_GEN_F_CT) {
 		p->ct_state = fg_ct_state(p, &ct);
+		if (p->ct_state == FG_CT_NEW && fg_icmp_error(p) &&
+		    fg_ct_related_xdp(ctx, p))
+			p->ct_state = FG_CT_RELATED;
+	}
 
 	fv.rule = FG_NO_RULE;
 	fg_flow_verdict(p, slot, &fv);

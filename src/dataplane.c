@@ -737,7 +737,8 @@ static int bans_adjust(struct dp *dp, int delta)
 
 int dp_ban_add(struct dp *dp, const struct fg_cidr *c, uint64_t expires_ns, uint32_t reason)
 {
-	struct fg_ban b = { .expires_ns = expires_ns, .reason = reason };
+	struct fg_ban b = { .expires_ns = expires_ns, .reason = reason,
+			    .prefixlen = c->len };
 	int fd = bpf_map__fd(dp->skel->maps.fg_ban);
 	struct fg_lpm_key k;
 

@@ -50,6 +50,9 @@ static __always_inline void fg_ct_key_make(const struct fg_pkt *p,
 	}
 	if (c == 0)
 		c = sp <= dp ? -1 : 1;
+	/* stored in network order, as the ABI says */
+	sp = bpf_htons(sp);
+	dp = bpf_htons(dp);
 	r->src_is_a = c < 0;
 	if (r->src_is_a) {
 		__builtin_memcpy(r->key.a, p->src, 16);
@@ -195,6 +198,83 @@ __noinline int fg_ct_commit(const struct fg_pkt *p, struct fg_ct_ref *r)
 							 : FG_CT_TO_ICMP);
 	bpf_map_update_elem(&fg_ct_new, &r->key, &nv, BPF_ANY);
 	return 0;
+}
+
+/* ICMP and ICMPv6 errors quote the datagram they are about. */
+static __always_inline bool fg_icmp_error(const struct fg_pkt *p)
+{
+	if (!(p->flags & FG_PKT_L4))
+		return false;
+	if (p->family == FG_FAM_V4 && p->proto == IPPROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 ||
+		       p->icmp_type == 11 || p->icmp_type == 12;
+	if (p->family == FG_FAM_V6 && p->proto == IPPROTO_ICMPV6)
+		return p->icmp_type >= 1 && p->icmp_type <= 4;
+	return false;
+}
+
+/* Parse the quoted datagram at q (IP header, then 8 bytes of L4) into in. */
+static __always_inline bool fg_quoted(void *q, void *end, __u8 family,
+				      struct fg_pkt *in)
+{
+	__u8 *l4;
+
+	if (family == FG_FAM_V4) {
+		struct iphdr *ip = q;
+
+		if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5)
+			return false;
+		__builtin_memcpy(in->src, &ip->saddr, 4);
+		__builtin_memcpy(in->dst, &ip->daddr, 4);
+		in->proto = ip->protocol;
+		l4 = q + ip->ihl * 4;
+	} else {
+		struct ipv6hdr *ip6 = q;
+
+		if ((void *)(ip6 + 1) > end || ip6->version != 6)
+			return false;
+		__builtin_memcpy(in->src, &ip6->saddr, 16);
+		__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		in->proto = ip6->nexthdr; /* extension headers: not followed */
+		l4 = (void *)(ip6 + 1);
+	}
+	in->family = family;
+	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
+		if ((void *)(l4 + 4) > end)
+			return false;
+		in->sport = ((__u16)l4[0] << 8) | l4[1];
+		in->dport = ((__u16)l4[2] << 8) | l4[3];
+		in->flags = FG_PKT_L4;
+	}
+	return true;
+}
+
+/*
+ * `related`: an ICMP error quoting a datagram of a tracked flow (the quoted
+ * datagram is one this side sent, so its flow is in conntrack).
+ */
+__noinline int fg_ct_related_xdp(struct xdp_md *ctx, const struct fg_pkt *p)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct fg_pkt in = {};
+	struct fg_ct_ref r = {};
+	struct fg_ct_val *v;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 off;
+
+	if (!p)
+		return 0;
+	off = p->l4_off;
+	asm volatile("" : "+r"(off));
+	off &= 0x3fff;
+	if (!fg_quoted(data + off + 8, end, p->family, &in))
+		return 0;
+	fg_ct_key_make(&in, &r);
+	v = bpf_map_lookup_elem(&fg_ct, &r.key);
+	if (v && v->expires_ns > now)
+		return 1;
+	v = bpf_map_lookup_elem(&fg_ct_new, &r.key);
+	return v && v->expires_ns > now;
 }
 
 #endif /* FG_CONNTRACK_BPF_H */

@@ -16,7 +16,9 @@ static __always_inline void fg_frag_key_make(const struct fg_pkt *p,
 	__builtin_memcpy(k->dst, p->dst, 16);
 	k->id = p->frag_id;
 	k->family = p->family;
-	k->proto = p->proto;
+	/* Not p->proto: behind an IPv6 fragment header (then AH, ...) the
+	 * first fragment's walk ends on the L4 protocol, later ones cannot. */
+	k->proto = p->frag_next;
 }
 
 /* First fragment: remember its verdict for the rest. */

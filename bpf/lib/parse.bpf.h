@@ -124,6 +124,7 @@ static __always_inline int fg_parse_ipv4(void *data, void *nh, void *end,
 	if (frag & (FG_IPV4_MF | FG_IPV4_OFFMASK)) {
 		pkt->flags |= FG_PKT_FRAG;
 		pkt->frag_id = bpf_ntohs(iph->id);
+		pkt->frag_next = iph->protocol;
 		if (frag & FG_IPV4_OFFMASK) {
 			pkt->flags |= FG_PKT_FRAG_LATER;
 			pkt->frag_off = frag & FG_IPV4_OFFMASK;
@@ -200,6 +201,7 @@ static __always_inline int fg_parse_ipv6(void *ctx, bool xdp, void *data,
 			/* An atomic fragment (offset 0, no M) is no fragment. */
 			if (fo & 0xfff9) {
 				pkt->flags |= FG_PKT_FRAG;
+				pkt->frag_next = eh[0];
 				pkt->frag_id = ((__u32)eh[4] << 24) | ((__u32)eh[5] << 16) |
 					       ((__u32)eh[6] << 8) | eh[7];
 				if (fo >> 3) {
@@ -276,6 +278,7 @@ static __always_inline int fg_parse_l4_at(void *data, void *end, struct fg_pkt *
 	asm volatile("" : "+r"(l4_off), "+r"(l3_end));
 	l4_off &= FG_MAX_L3_OFF;
 	l3_end &= FG_MAX_L3_OFF;
+	pkt->l4_off = l4_off;
 	return fg_parse_l4(data + l4_off, end, data + l3_end, pkt);
 }
 

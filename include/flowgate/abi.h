@@ -176,7 +176,10 @@ struct fg_pkt {
 	__u16 flags;     /* FG_PKT_* */
 	__u8 icmp_type;  /* ICMP/ICMPv6 with FG_PKT_L4 */
 	__u8 icmp_code;
-	__u32 pad0;
+	__u16 l4_off;    /* offset of the L4 header in the frame (FG_PKT_L4) */
+	__u8 frag_next;  /* fragments: IPv4 protocol, or the IPv6 fragment
+			  * header's next header (the same in every fragment) */
+	__u8 pad0;
 };
 
 /* ---- classifier tables (one set per generation slot) ------------------- */
@@ -349,8 +352,12 @@ struct fg_counter {
 struct fg_ban {
 	__u64 expires_ns;
 	__u32 reason;
-	__u32 pad0;
+	__u32 prefixlen; /* the entry's own prefix length (0..128) */
 };
+
+/* Nested bans followed past expired ones (a /24 that expired inside a
+ * live /16): at most this many lookups per banned packet. */
+#define FG_BAN_NEST 4
 
 /* Connection tracking key: addresses and ports of the flow as first seen,
  * normalised so that both directions hash to one key (lower address first). */
@@ -403,7 +410,8 @@ struct fg_ct_val {
 #define FG_CT_TO_UDP_EST (180ULL * FG_SEC)
 #define FG_CT_TO_ICMP (30ULL * FG_SEC)
 
-/* Fragments: first fragment's verdict, keyed by addresses, proto and id. */
+/* Fragments: first fragment's verdict, keyed by addresses, id and
+ * fg_pkt.frag_next (RFC 791 / RFC 8200). */
 struct fg_frag_key {
 	__u8 src[16];
 	__u8 dst[16];

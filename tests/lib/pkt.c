@@ -577,6 +577,7 @@ static int expect_ipv4(struct expect *x)
 	if (s->frag_mf || off) {
 		out->flags |= FG_PKT_FRAG;
 		out->frag_id = s->ip_id;
+		out->frag_next = s->proto;
 		if (off) {
 			out->flags |= FG_PKT_FRAG_LATER;
 			out->frag_off = off;
@@ -597,6 +598,7 @@ static int expect_frag6(struct expect *x, const struct pkt_ext *e, uint8_t next)
 		return 0; /* atomic fragment */
 	out->flags |= FG_PKT_FRAG;
 	out->frag_id = e->frag_id;
+	out->frag_next = next;
 	if (!off)
 		return 0;
 	out->flags |= FG_PKT_FRAG_LATER;
@@ -768,8 +770,10 @@ bool pkt_cmp(const struct fg_pkt *want, const struct fg_pkt *got, char *why, siz
 	}
 	CMP_FIELD(proto);
 	CMP_FIELD(flags);
-	if (want->flags & FG_PKT_FRAG)
+	if (want->flags & FG_PKT_FRAG) {
 		CMP_FIELD(frag_id);
+		CMP_FIELD(frag_next);
+	}
 	if (want->flags & FG_PKT_FRAG_LATER)
 		CMP_FIELD(frag_off);
 	return cmp_l4(want, got, why, whylen);

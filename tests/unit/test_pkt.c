@@ -127,6 +127,7 @@ static int ref_ip4(struct rp *p, size_t ip)
 	if (frag & 0x3fff) {
 		p->o->flags |= FG_PKT_FRAG;
 		p->o->frag_id = rd16(h + 4);
+		p->o->frag_next = h[9];
 		if (frag & 0x1fff) {
 			p->o->flags |= FG_PKT_FRAG_LATER;
 			p->o->frag_off = frag & 0x1fff;
@@ -164,6 +165,7 @@ static int ref_ip6(struct rp *p, size_t ip)
 		if (nh == 44 && (rd16(e + 2) & 0xfff9)) {
 			p->o->flags |= FG_PKT_FRAG;
 			p->o->frag_id = rd32(e + 4);
+			p->o->frag_next = e[0];
 			if (rd16(e + 2) >> 3) {
 				p->o->flags |= FG_PKT_FRAG_LATER;
 				p->o->frag_off = rd16(e + 2) >> 3;
