@@ -1147,6 +1147,17 @@ int daemon_init(const struct daemon_opts *o, struct daemon **out)
 	return 0;
 }
 
+/* Pins are the daemon's alone: 0700 even if the folders existed before. */
+static void pins_private(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/v%d", d->pin_root, FG_ABI_VERSION);
+	if (chmod(d->pin_root, 0700) || chmod(path, 0700))
+		pr_warn("cannot make the pin folders under %s private: %s\n", d->pin_root,
+			strerror(errno));
+}
+
 /* One daemon per state folder (and so per pin root it records). */
 static int state_lock(struct daemon *d)
 {
@@ -1182,6 +1193,7 @@ int daemon_start(struct daemon *d)
 		state_free(&st);
 		return rc;
 	}
+	pins_private(d);
 	rc = start_run(d, &st, d->cfg_text, d->cfg_len, &d->cfg);
 	if (rc)
 		start_cleanup(d, dp_adopted(d->dp));

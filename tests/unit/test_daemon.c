@@ -398,6 +398,64 @@ static void test_audit_event_format(void)
 	json_decref(o);
 }
 
+static int lines_in(const char *path)
+{
+	char buf[512];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(buf, sizeof(buf), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void test_audit_log_ring_and_followers(void)
+{
+	char *dir = mkdtemp_s(), path[256], old[300], *line = NULL;
+	struct audit *a;
+	uint64_t seq;
+
+	if (!ASSERT_TRUE(dir, "tmpdir"))
+		return;
+	snprintf(path, sizeof(path), "%s/logs/audit.jsonl", dir);
+	if (!ASSERT_OK(audit_open(path, NULL, -1, &a), "open"))
+		goto out;
+	audit_emit(a, json_pack("{s:s,s:i}", "event", "policy", "n", 1));
+	audit_emit(a, json_pack("{s:s,s:i}", "event", "policy", "n", 2));
+	audit_emit(a, json_pack("{s:s,s:i}", "event", "policy", "n", 3));
+	ASSERT_EQ(lines_in(path), 3, "three lines written (folder created)");
+
+	seq = audit_seq_recent(a, 2);
+	if (ASSERT_EQ(audit_next_line(a, &seq, &line, 0), 1, "second event"))
+		ASSERT_STRSTR(line, "\"n\":2", "oldest of the last two first");
+	ASSERT_TRUE(line && !strncmp(line, "{\"ts\":\"", 7), "ts comes first");
+	free(line);
+	ASSERT_EQ(audit_next_line(a, &seq, &line, 0), 1, "third event");
+	free(line);
+	ASSERT_EQ(audit_next_line(a, &seq, &line, 50), 0, "nothing new: timeout");
+
+	/* external rotation, then SIGUSR1's reopen */
+	snprintf(old, sizeof(old), "%s.old", path);
+	rename(path, old);
+	audit_reopen(a);
+	audit_emit(a, json_pack("{s:s}", "event", "ban"));
+	ASSERT_EQ(lines_in(path), 1, "new file after reopen");
+	ASSERT_EQ(lines_in(old), 3, "old file untouched");
+	ASSERT_EQ(audit_lost(a), 0, "nothing lost");
+
+	audit_stop(a);
+	ASSERT_EQ(audit_next_line(a, &seq, &line, 50), 1, "kept events still readable");
+	free(line);
+	ASSERT_EQ(audit_next_line(a, &seq, &line, 50), -1, "followers see the end");
+	audit_free(a);
+out:
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN_TEST(test_slots_keep_names_across_applies);
@@ -408,5 +466,6 @@ int main(void)
 	RUN_TEST(test_api_operator_settings);
 	RUN_TEST(test_api_peer_check);
 	RUN_TEST(test_audit_event_format);
+	RUN_TEST(test_audit_log_ring_and_followers);
 	return FG_TEST_EXIT();
 }
