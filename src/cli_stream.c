@@ -346,6 +346,9 @@ int cmd_capture(struct cli *cli, const struct cli_args *a)
 	client_resp_free(&r);
 	if (o.f != stdout && fclose(o.f) && !rc)
 		rc = CLI_ESYS;
+	/* a refused capture leaves no empty file behind */
+	if (o.f != stdout && rc && !o.scan.records && !o.scan.have && o.scan.state == PCAP_S_GLOBAL)
+		unlink(a->write);
 	free(path);
 	return rc;
 }

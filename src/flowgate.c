@@ -212,8 +212,11 @@ static int parse_global(int argc, char **argv, struct cli *cli, int *rc)
 			printf("flowgate %s\n", FLOWGATE_VERSION);
 			return 0;
 		} else {
-			fprintf(stderr, "flowgate: unknown option %s\n\n", o);
-			cli_usage(stderr);
+			if (!strcmp(o, "--socket"))
+				fprintf(stderr, "flowgate: --socket needs a PATH\n");
+			else
+				fprintf(stderr, "flowgate: unknown option %s\n", o);
+			fprintf(stderr, "Try 'flowgate --help'.\n");
 			*rc = CLI_EUSER;
 			return 0;
 		}

@@ -126,6 +126,7 @@ tcpdump -nr "$T/drops.pcap" 2>/dev/null >"$T/pcap.txt" || fail "capture: not a p
 	fail "capture -c 5: $(cat "$T/pcap.txt")"
 rc=0; fg capture -w "$T/x.pcap" 'udp port' 2>/dev/null || rc=$?
 [ $rc -eq 1 ] || fail "capture with a bad filter: exit $rc"
+[ -e "$T/x.pcap" ] && fail "a refused capture left $T/x.pcap"
 rc=0; script -qec "$FLOWGATE --socket $SOCK capture" /dev/null >/dev/null 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "capture to a terminal: exit $rc"
 ok "capture -w: valid pcap holding the dropped packet; refuses a terminal"
