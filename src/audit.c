@@ -35,14 +35,19 @@ struct slot_name {
 	char *name;
 };
 
-struct audit {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+/* The two log files. */
+struct afiles {
 	char *audit_path, *pcap_path;
 	int fd; /* log.audit, O_APPEND; -1 when off */
 	uint64_t fsize;
-	pcap_t *dead;	       /* linktype Ethernet, for dumping and filters */
+	pcap_t *dead;	       /* linktype Ethernet, for dumping */
 	pcap_dumper_t *dumper; /* log.pcap; NULL when off */
+};
+
+struct audit {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct afiles f;
 	uint64_t pcap_last_ns; /* sampling bucket */
 	uint64_t pcap_tokens;
 	char *ring[AUDIT_RING]; /* recent lines, by seq % AUDIT_RING */
@@ -95,53 +100,53 @@ static void mkdir_parent(const char *path)
 		pr_warn("cannot create %s: %s\n", dir, strerror(errno));
 }
 
-static int log_open(struct audit *a)
+static int log_open(struct afiles *f)
 {
 	struct stat st;
 
-	if (!a->audit_path)
+	if (!f->audit_path)
 		return 0;
-	mkdir_parent(a->audit_path);
-	a->fd = open(a->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (a->fd < 0) {
+	mkdir_parent(f->audit_path);
+	f->fd = open(f->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (f->fd < 0) {
 		int err = -errno;
 
-		pr_err("cannot open the audit log %s: %s\n", a->audit_path, strerror(-err));
+		pr_err("cannot open the audit log %s: %s\n", f->audit_path, strerror(-err));
 		return err;
 	}
-	a->fsize = fstat(a->fd, &st) ? 0 : st.st_size;
+	f->fsize = fstat(f->fd, &st) ? 0 : st.st_size;
 	return 0;
 }
 
-static int pcap_file_open(struct audit *a)
+static int pcap_file_open(struct afiles *f)
 {
-	if (!a->pcap_path)
+	if (!f->pcap_path)
 		return 0;
-	mkdir_parent(a->pcap_path);
-	a->dumper = pcap_dump_open_append(a->dead, a->pcap_path);
-	if (!a->dumper) {
-		pr_err("cannot open the pcap file %s: %s\n", a->pcap_path, pcap_geterr(a->dead));
+	mkdir_parent(f->pcap_path);
+	f->dumper = pcap_dump_open_append(f->dead, f->pcap_path);
+	if (!f->dumper) {
+		pr_err("cannot open the pcap file %s: %s\n", f->pcap_path, pcap_geterr(f->dead));
 		return -EIO;
 	}
 	return 0;
 }
 
-static void files_close(struct audit *a)
+static void files_close(struct afiles *f)
 {
-	if (a->fd >= 0)
-		close(a->fd);
-	a->fd = -1;
-	if (a->dumper)
-		pcap_dump_close(a->dumper);
-	a->dumper = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->dumper)
+		pcap_dump_close(f->dumper);
+	f->dumper = NULL;
 }
 
-static int files_open(struct audit *a)
+static int files_open(struct afiles *f)
 {
-	int rc = log_open(a);
+	int rc = log_open(f);
 
 	if (!rc)
-		rc = pcap_file_open(a);
+		rc = pcap_file_open(f);
 	return rc;
 }
 
@@ -158,21 +163,22 @@ static void rotate(const char *path)
 static void log_write(struct audit *a, const char *line)
 {
 	struct iovec iov[2] = {{(void *)line, strlen(line)}, {"\n", 1}};
+	struct afiles *f = &a->f;
 	ssize_t n;
 
-	if (a->fd < 0)
+	if (f->fd < 0)
 		return;
-	n = writev(a->fd, iov, 2);
+	n = writev(f->fd, iov, 2);
 	if (n < 0) {
 		a->lost++;
 		return;
 	}
-	a->fsize += n;
-	if (a->fsize >= AUDIT_ROTATE_BYTES) {
-		close(a->fd);
-		a->fd = -1;
-		rotate(a->audit_path);
-		log_open(a);
+	f->fsize += n;
+	if (f->fsize >= AUDIT_ROTATE_BYTES) {
+		close(f->fd);
+		f->fd = -1;
+		rotate(f->audit_path);
+		log_open(f);
 	}
 }
 
@@ -181,7 +187,7 @@ static void pcap_write(struct audit *a, const struct audit_pkt *p, uint64_t now)
 	struct pcap_pkthdr h = {.ts = p->ts, .caplen = p->caplen, .len = p->len};
 	uint64_t refill;
 
-	if (!a->dumper)
+	if (!a->f.dumper)
 		return;
 	/* sampled: AUDIT_PCAP_RATE packets/s, burst the same */
 	refill = (now - a->pcap_last_ns) * AUDIT_PCAP_RATE / 1000000000ULL;
@@ -194,12 +200,12 @@ static void pcap_write(struct audit *a, const struct audit_pkt *p, uint64_t now)
 	if (!a->pcap_tokens)
 		return;
 	a->pcap_tokens--;
-	pcap_dump((u_char *)a->dumper, &h, p->data);
-	if (pcap_dump_ftell64(a->dumper) >= (int64_t)AUDIT_ROTATE_BYTES) {
-		pcap_dump_close(a->dumper);
-		a->dumper = NULL;
-		rotate(a->pcap_path);
-		pcap_file_open(a);
+	pcap_dump((u_char *)a->f.dumper, &h, p->data);
+	if (pcap_dump_ftell64(a->f.dumper) >= (int64_t)AUDIT_ROTATE_BYTES) {
+		pcap_dump_close(a->f.dumper);
+		a->f.dumper = NULL;
+		rotate(a->f.pcap_path);
+		pcap_file_open(&a->f);
 	}
 }
 
@@ -372,8 +378,8 @@ static void *consumer(void *arg)
 		if (events_poll(a->rb, 200) < 0 && errno != EINTR)
 			usleep(100000);
 		pthread_mutex_lock(&a->lock);
-		if (a->dumper)
-			pcap_dump_flush(a->dumper);
+		if (a->f.dumper)
+			pcap_dump_flush(a->f.dumper);
 		pthread_mutex_unlock(&a->lock);
 	}
 	return NULL;
@@ -381,13 +387,13 @@ static void *consumer(void *arg)
 
 /* ---- life cycle ---- */
 
-static int set_paths(struct audit *a, const char *audit_path, const char *pcap_path)
+static int set_paths(struct afiles *f, const char *audit_path, const char *pcap_path)
 {
-	free(a->audit_path);
-	free(a->pcap_path);
-	a->audit_path = audit_path ? strdup(audit_path) : NULL;
-	a->pcap_path = pcap_path ? strdup(pcap_path) : NULL;
-	if ((audit_path && !a->audit_path) || (pcap_path && !a->pcap_path))
+	free(f->audit_path);
+	free(f->pcap_path);
+	f->audit_path = audit_path ? strdup(audit_path) : NULL;
+	f->pcap_path = pcap_path ? strdup(pcap_path) : NULL;
+	if ((audit_path && !f->audit_path) || (pcap_path && !f->pcap_path))
 		return -ENOMEM;
 	return 0;
 }
@@ -399,16 +405,16 @@ int audit_open(const char *audit_path, const char *pcap_path, int ring_fd, struc
 
 	if (!a)
 		return -ENOMEM;
-	a->fd = -1;
+	a->f.fd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->pcap_tokens = AUDIT_PCAP_RATE;
-	a->dead = pcap_open_dead(DLT_EN10MB, 65535);
-	if (!a->dead) {
+	a->f.dead = pcap_open_dead(DLT_EN10MB, 65535);
+	if (!a->f.dead) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = set_paths(a, audit_path, pcap_path)) || (rc = files_open(a)))
+	if ((rc = set_paths(&a->f, audit_path, pcap_path)) || (rc = files_open(&a->f)))
 		goto fail;
 	if (ring_fd >= 0 && (rc = audit_set_ring(a, ring_fd)))
 		goto fail;
@@ -478,14 +484,14 @@ void audit_free(struct audit *a)
 		return;
 	audit_stop(a);
 	events_free(a->rb);
-	files_close(a);
-	if (a->dead)
-		pcap_close(a->dead);
+	files_close(&a->f);
+	if (a->f.dead)
+		pcap_close(a->f.dead);
 	for (i = 0; i < AUDIT_RING; i++)
 		free(a->ring[i]);
 	names_clear(a);
-	free(a->audit_path);
-	free(a->pcap_path);
+	free(a->f.audit_path);
+	free(a->f.pcap_path);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
@@ -494,22 +500,32 @@ void audit_free(struct audit *a)
 void audit_reopen(struct audit *a)
 {
 	pthread_mutex_lock(&a->lock);
-	files_close(a);
-	files_open(a);
+	files_close(&a->f);
+	files_open(&a->f);
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* New files are opened before the old ones close: on error nothing changes. */
 int audit_set_paths(struct audit *a, const char *audit_path, const char *pcap_path)
 {
-	int rc;
+	struct afiles n = {.fd = -1, .dead = a->f.dead};
+	int rc = set_paths(&n, audit_path, pcap_path);
 
-	pthread_mutex_lock(&a->lock);
-	files_close(a);
-	rc = set_paths(a, audit_path, pcap_path);
 	if (!rc)
-		rc = files_open(a);
+		rc = files_open(&n);
+	if (rc) {
+		files_close(&n);
+		free(n.audit_path);
+		free(n.pcap_path);
+		return rc;
+	}
+	pthread_mutex_lock(&a->lock);
+	files_close(&a->f);
+	free(a->f.audit_path);
+	free(a->f.pcap_path);
+	a->f = n;
 	pthread_mutex_unlock(&a->lock);
-	return rc;
+	return 0;
 }
 
 int audit_set_names(struct audit *a, const struct slotmap *m)
