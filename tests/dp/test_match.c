@@ -1359,6 +1359,56 @@ static void test_rate(void)
 	dpt_check(dp, "source a, still empty", buf, len, 0, 3, XDP_DROP_, 1, FG_R_RATE);
 }
 
+/*
+ * Buckets are shared by all CPUs and updated without a lock: a packet may
+ * read a bucket that another CPU updated after this packet read the clock,
+ * so its last_ns is (slightly) ahead of this packet's `now`. That must count
+ * as no time elapsed, not as a huge one (an unsigned now - last_ns wraps,
+ * is clamped to 64 s, and refills the whole burst: under a multi-CPU flood
+ * from one source the limit would leak a burst at each such race). The race
+ * is made deterministic by moving the bucket's last_ns 50 ms ahead.
+ */
+static void test_rate_bucket_updated_ahead_is_not_refilled(void)
+{
+	struct fg_port_range p53 = {53, 53};
+	struct fg_rule_spec r[1];
+	struct fg_rate_key k = {0};
+	struct fg_rate_val v;
+	struct policy p;
+	struct pkt_spec s;
+	char desc[96];
+	size_t len;
+	int i, fd = dp_map_fd(dp, "fg_rate");
+	const struct tp t = {.src = "10.77.0.1", .proto = 17, .dport = 53};
+
+	r[0] = dpt_rule("dns-rate", FG_ACT_ALLOW);
+	proto(&r[0], 17);
+	r[0].dports = &p53;
+	r[0].ndports = 1;
+	r[0].rate_pps = 1;
+	r[0].rate_burst = 3;
+	p = policy(r, 1, FG_ACT_ALLOW);
+	if (!install(&p))
+		return;
+	len = tp_build(&t, &s);
+	for (i = 0; i < 4; i++) {
+		snprintf(desc, sizeof(desc), "packet %d of burst 3", i + 1);
+		dpt_check(dp, desc, buf, len, 0, 2, i < 3 ? XDP_PASS_ : XDP_DROP_, 1,
+			  i < 3 ? FG_R_NONE : FG_R_RATE);
+	}
+	memcpy(k.src, s.src, 16);
+	k.stat_slot = 1;
+	k.family = FG_FAM_V4;
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &v) ? -errno : 0, "fg_rate entry"))
+		return;
+	v.last_ns = dpt_now_ns() + 50000000ULL;
+	v.tokens_milli = 0;
+	ASSERT_OK(bpf_map_update_elem(fd, &k, &v, BPF_EXIST) ? -errno : 0, "bucket ahead");
+	dpt_check(dp, "empty bucket updated ahead of this packet's clock", buf, len, 0, 2,
+		  XDP_DROP_, 1, FG_R_RATE);
+	dpt_check(dp, "and the next packet", buf, len, 0, 2, XDP_DROP_, 1, FG_R_RATE);
+}
+
 int main(void)
 {
 	int err = dpt_netns(ifnames, N(ifnames));
@@ -1390,6 +1440,7 @@ int main(void)
 	RUN_TEST(test_expired_ban_does_not_hide_wider_ban);
 	RUN_TEST(test_dp_ban_add_keeps_count);
 	RUN_TEST(test_rate);
+	RUN_TEST(test_rate_bucket_updated_ahead_is_not_refilled);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
