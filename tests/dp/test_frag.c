@@ -94,6 +94,7 @@ struct fr {
 	uint8_t ext_after; /* v6: extension header after the fragment header */
 	uint8_t next;	   /* v6 later fragment: fragment header's next header */
 	uint16_t payload;  /* 0: 24 */
+	uint8_t icmp_type; /* 0: echo request */
 };
 
 static size_t frag_frame(const struct fr *f, struct pkt_spec *s)
@@ -102,6 +103,8 @@ static size_t frag_frame(const struct fr *f, struct pkt_spec *s)
 	s->dport = f->dport;
 	s->tcp_flags = f->tcp_flags ? f->tcp_flags : FG_TCP_SYN | FG_TCP_ACK;
 	s->payload_len = f->payload ? f->payload : 24;
+	if (f->icmp_type)
+		s->icmp_type = f->icmp_type;
 	if (f->src)
 		pkt_addr(s->src, f->src);
 	if (f->dst)
@@ -468,6 +471,40 @@ static void test_v6_overlap_behind_headers_after_fragment_header(void)
 		run_rows(rows, N(rows), 0);
 }
 
+/*
+ * Neighbour discovery passes `default: drop` so that the host keeps its
+ * neighbours, but ND in fragments is never valid (RFC 6980: a node MUST
+ * silently ignore ND messages with a fragment header): the exception must
+ * not let a fragmented "ND" datagram, and with it any amount of fragments
+ * for the host's reassembly, through a default-drop policy.
+ */
+static void test_fragmented_nd_is_not_nd(void)
+{
+	const struct row rows[] = {
+	    {"neighbour solicitation, first fragment",
+	     {.fam = 6, .proto = IPPROTO_ICMPV6, .icmp_type = 135, .id = 0x620},
+	     DROP(0, FG_R_DEFAULT)},
+	    {"its last fragment",
+	     {.fam = 6, .proto = IPPROTO_ICMPV6, .off = 8, .last = true, .id = 0x620},
+	     DROP(0, FG_R_DEFAULT)},
+	    {"router advertisement, first fragment",
+	     {.fam = 6, .proto = IPPROTO_ICMPV6, .icmp_type = 134, .id = 0x621},
+	     DROP(0, FG_R_DEFAULT)},
+	};
+
+	struct fg_rule_spec r[1];
+	struct policy p = {.version = 1, .default_action = FG_ACT_DROP, .rules = r, .nrules = 1};
+
+	/* no rule names ICMPv6 here: only the ND exception can pass it */
+	r[0] = dpt_rule("drop-ssh", FG_ACT_DROP);
+	r[0].proto_kind = FG_PROTO_NUM;
+	r[0].proto = IPPROTO_TCP;
+	r[0].dports = &p22;
+	r[0].ndports = 1;
+	if (ASSERT_OK(dpt_install(dp, &p, ++gen), "install"))
+		run_rows(rows, N(rows), 0);
+}
+
 /* The remembered verdict: its map entry, and its lifetime (checked in the
  * datapath: an expired entry is as good as none). */
 static void test_fragment_verdict_entry_and_expiry(void)
@@ -522,6 +559,7 @@ int main(void)
 	RUN_TEST(test_fragment_attacks_cannot_pass_denied);
 	RUN_TEST(test_v6_headers_after_fragment_header);
 	RUN_TEST(test_v6_overlap_behind_headers_after_fragment_header);
+	RUN_TEST(test_fragmented_nd_is_not_nd);
 	RUN_TEST(test_fragment_verdict_entry_and_expiry);
 	dp_close(dp);
 	return FG_TEST_EXIT();
