@@ -1032,8 +1032,8 @@ static int start_run(struct daemon *d, struct dstate *st, const char *text, size
 	int rc;
 
 	if (dp_adopted(d->dp) && !running)
-		pr_warn("pinned maps found but no running generation could be read (that needs "
-			"CAP_SYS_ADMIN at start); installing the policy anew, counters restart\n");
+		pr_warn("pinned maps found but no running generation recorded in them; "
+			"installing the policy anew, counters restart\n");
 	d->st = *st;
 	memset(st, 0, sizeof(*st));
 	if (!same_gen)

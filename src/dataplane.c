@@ -187,35 +187,16 @@ static uint32_t active_slot(struct dp *dp)
 	return a.slot & (FG_SLOTS - 1);
 }
 
-/* fd of the inner map at outer[slot] (needs CAP_SYS_ADMIN), or -errno. */
-static int inner_fd(int outer_fd, uint32_t slot)
-{
-	uint32_t id;
-
-	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
-		return -errno;
-	return bpf_map_get_fd_by_id(id);
-}
-
+/* The running generation's header, from fg_geninfo (no privilege beyond
+ * the map fd: no inner map opened by id). Zeroes when none runs. */
 int dp_running_hdr(struct dp *dp, struct fg_heap_hdr *out)
 {
-	union {
-		struct fg_heap_hdr h;
-		struct fg_heap_slot s;
-	} u;
-	uint32_t zero = 0;
-	int fd, err = 0;
+	uint32_t slot = active_slot(dp);
 
 	memset(out, 0, sizeof(*out));
-	fd = inner_fd(bpf_map__fd(dp->skel->maps.fg_o_heap), active_slot(dp));
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	if (bpf_map_lookup_elem(fd, &zero, &u))
-		err = -errno;
-	else
-		*out = u.h;
-	close(fd);
-	return err;
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &slot, out))
+		return -errno;
+	return 0;
 }
 
 uint64_t dp_generation(struct dp *dp)
@@ -388,6 +369,10 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	    bpf_map_update_elem(o_heap, &next, &heap_fd, BPF_ANY)) {
 		err = -errno;
 		pr_err("cannot publish the new generation: %s\n", strerror(-err));
+		goto out;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &next, heap, BPF_ANY)) {
+		err = -errno;
 		goto out;
 	}
 	if (bpf_map_update_elem(act_fd, &zero, &act, BPF_ANY)) {

@@ -47,6 +47,14 @@ struct {
 	__array(values, struct fg_inner_heap);
 } fg_o_heap SEC(".maps");
 
+/* fg_geninfo[slot]: the slot's heap header, for user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fg_heap_hdr);
+} fg_geninfo SEC(".maps");
+
 /* fg_active[0].slot: the generation slot packets use now. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

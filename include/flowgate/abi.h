@@ -334,6 +334,10 @@ struct fg_heap_hdr {
 #define FG_GEN_F_CT (1u << 0)   /* some rule matches `state`: track flows */
 #define FG_GEN_F_TCPF (1u << 1) /* some rule matches tcp_flags */
 
+/* fg_geninfo[slot]: a copy of that slot's heap header, written before the
+ * flip, so user space can read the running generation from a plain array
+ * (opening an inner map by id would need CAP_SYS_ADMIN). */
+
 /* fg_active[0]: the slot packets use now. One 4-byte word, flipped last. */
 struct fg_active {
 	__u32 slot;

@@ -93,7 +93,8 @@ fg_policy() {
 }
 
 # fg_start POLICY [extra flowgated args]: run the daemon in the gateway
-# namespace and wait until its API socket appears (= policy applied).
+# namespace and wait until its API answers (= policy applied). A socket
+# file left by a killed daemon does not count: it must accept connections.
 fg_start() {
 	local pol=$1; shift
 	ip netns exec "$G" "$FLOWGATED" -c "$pol" -f --pin-root "$PIN_ROOT" \
@@ -101,7 +102,8 @@ fg_start() {
 	FG_PID=$!
 	local i
 	for i in $(seq 1 100); do
-		[ -S "$SOCK" ] && return 0
+		[ -S "$SOCK" ] && curl -sf -o /dev/null --unix-socket "$SOCK" \
+			http://flowgate/v1/status && return 0
 		kill -0 "$FG_PID" 2>/dev/null || { cat "$T/flowgated.log" >&2; fail "flowgated exited"; }
 		sleep 0.1
 	done
