@@ -1125,6 +1125,59 @@ static void test_default_and_exact_counters(void)
 	}
 }
 
+/* Stats slots given by the compiler's options (the daemon keeps a rule's
+ * slot across applies by name): counters land on those slots, for rules
+ * and the default, and nowhere else among them. */
+static void test_custom_stat_slots(void)
+{
+	static const uint32_t slots[] = {1000, 42, 70000};
+	struct fg_port_range p80 = {80, 80};
+	struct fg_rule_spec r[3];
+	struct compile_opts o = {.stat_slots = slots, .default_slot = 9};
+	struct policy p;
+	struct pkt_spec s;
+	const struct {
+		struct tp t;
+		uint32_t slot;
+		int act;
+	} rows[] = {
+	    {{.src = "10.0.0.1", .proto = 6, .dport = 80}, 1000, XDP_PASS_},
+	    {{.src = "10.0.0.1", .proto = 17, .dport = 80}, 42, XDP_DROP_},
+	    {{.src = "10.0.0.1", .proto = 1}, 70000, XDP_PASS_},
+	    {{.src = "2001:db8::1", .proto = 6, .dport = 81}, 9, XDP_DROP_},
+	};
+	const uint32_t all[] = {0, 1, 2, 3, 9, 42, 1000, 70000};
+	struct fg_counter before[8], after;
+	size_t i, j, len;
+
+	r[0] = dpt_rule("web", FG_ACT_ALLOW);
+	proto(&r[0], 6);
+	r[0].dports = &p80;
+	r[0].ndports = 1;
+	r[1] = dpt_rule("udp", FG_ACT_DROP);
+	proto(&r[1], 17);
+	r[2] = dpt_rule("icmp", FG_ACT_LOG);
+	proto(&r[2], 1);
+	p = policy(r, 3, FG_ACT_DROP);
+	if (!ASSERT_OK(dpt_install_opts(dp, &p, &o, ++gen), "install with slots"))
+		return;
+	for (i = 0; i < N(rows); i++) {
+		char d[64];
+
+		snprintf(d, sizeof(d), "row %zu on slot %u", i, rows[i].slot);
+		for (j = 0; j < N(all); j++)
+			before[j] = dpt_counter(dp, "fg_rule_stats", all[j]);
+		len = tp_build(&rows[i].t, &s);
+		ASSERT_EQ(dpt_run(dp, buf, len, 0, 1), rows[i].act, d);
+		for (j = 0; j < N(all); j++) {
+			after = dpt_counter(dp, "fg_rule_stats", all[j]);
+			ASSERT_EQ(after.packets - before[j].packets, all[j] == rows[i].slot, d);
+			ASSERT_EQ(after.bytes - before[j].bytes, all[j] == rows[i].slot ? len : 0,
+				  d);
+		}
+	}
+}
+
 /* ---- bans --------------------------------------------------------------- */
 
 static int ban_add(const struct fg_cidr *c, uint64_t expires_ns)
@@ -1436,6 +1489,7 @@ int main(void)
 	RUN_TEST(test_actions_and_events);
 	RUN_TEST(test_event_budget);
 	RUN_TEST(test_default_and_exact_counters);
+	RUN_TEST(test_custom_stat_slots);
 	RUN_TEST(test_bans);
 	RUN_TEST(test_expired_ban_does_not_hide_wider_ban);
 	RUN_TEST(test_dp_ban_add_keeps_count);
