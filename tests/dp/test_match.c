@@ -1014,7 +1014,7 @@ static void test_event_budget(void)
 	struct policy p;
 	struct pkt_spec s;
 	cpu_set_t cpus, old;
-	uint64_t supp_sum = 0, *supp;
+	uint64_t supp_sum = 0, *supp, t0, slack;
 	int i, n, ncpu = libbpf_num_possible_cpus();
 	uint32_t zero = 0;
 	size_t len;
@@ -1033,11 +1033,16 @@ static void test_event_budget(void)
 	dpt_event_budget_reset(dp);
 	dpt_events_read(&ev);
 	len = tp_build(&t, &s);
+	t0 = dpt_now_ns();
 	for (i = 0; i < NDROPS; i++)
 		dpt_run(dp, buf, len, 0, 1);
+	/* refill meanwhile: FG_EVENT_RATE/s over the loop, plus one tick of
+	 * the coarse clock the budget runs on (up to 10 ms) */
+	slack = ((dpt_now_ns() - t0) / 1000000 + 10) * FG_EVENT_RATE / 1000 + 1;
 	n = dpt_events_read(&ev);
 	ASSERT_GE(n, FG_EVENT_BURST, "events sent: at least the burst");
-	ASSERT_TRUE(n <= FG_EVENT_BURST + 5, "events sent: about the burst, not all drops");
+	ASSERT_TRUE(n <= FG_EVENT_BURST + (int)slack && n < NDROPS,
+		    "events sent: the burst and what refilled, not every drop");
 	bpf_map_lookup_elem(dp_map_fd(dp, "fg_ev_suppressed"), &zero, supp);
 	for (i = 0; i < ncpu; i++)
 		supp_sum += supp[i];
@@ -1209,9 +1214,9 @@ static void test_bans(void)
 		const char *cidr;
 		int64_t ttl_ms; /* 0 never, < 0 expired */
 	} bans[] = {
-	    {"10.5.0.1/32", 0},	  {"10.5.0.2/32", -1000},   {"10.5.0.3/32", 60000},
-	    {"10.6.0.0/16", 0},	  {"2001:db8:bad::/48", 0}, {"2001:db8:dead::1/128", -1},
-	    {"10.5.0.4/32", 300},
+	    {"10.5.0.1/32", 0},	   {"10.5.0.2/32", -1000},   {"10.5.0.3/32", 60000},
+	    {"10.6.0.0/16", 0},	   {"2001:db8:bad::/48", 0}, {"2001:db8:dead::1/128", -1},
+	    {"10.5.0.4/32", 1000},
 	};
 	const struct {
 		const char *desc, *src, *dst;
@@ -1226,7 +1231,7 @@ static void test_bans(void)
 	    {"banned address as destination", "192.0.2.1", "10.5.0.1", false},
 	    {"v6 ban of a /48", "2001:db8:bad::77", "2001:db8::1", true},
 	    {"v6 ban expired", "2001:db8:dead::1", "2001:db8::1", false},
-	    {"300 ms ban, still on", "10.5.0.4", "192.0.2.1", true},
+	    {"1 s ban, still on", "10.5.0.4", "192.0.2.1", true},
 	};
 	size_t i, len;
 	struct pkt_spec s;
@@ -1252,13 +1257,13 @@ static void test_bans(void)
 			dpt_check(dp, rows[i].desc, buf, len, 0, 2, XDP_PASS_, 1, FG_R_NONE);
 	}
 	/* expiry is checked in the datapath: no daemon needed */
-	usleep(400000);
+	usleep(1100000);
 	{
 		const struct tp t = {
 		    .src = "10.5.0.4", .dst = "192.0.2.1", .proto = 6, .dport = 80};
 
 		len = tp_build(&t, &s);
-		dpt_check(dp, "300 ms ban, 400 ms later", buf, len, 0, 2, XDP_PASS_, 1, FG_R_NONE);
+		dpt_check(dp, "1 s ban, 1.1 s later", buf, len, 0, 2, XDP_PASS_, 1, FG_R_NONE);
 	}
 	/* unban */
 	c = dpt_cidr("10.5.0.1/32");
