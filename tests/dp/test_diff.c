@@ -451,10 +451,13 @@ static void report(const struct policy *p, uint64_t seed, size_t pidx, size_t k,
 		      act_name(d.act), d.slot);
 	if (nth > 1 || ++reports > MAX_REPORTS)
 		return;
-	fprintf(stderr,
-		"    rerun: FG_DIFF_SEED=%llu FG_DIFF_ITERS=%zu (policy i uses seed "
-		"FG_DIFF_SEED * 1000003 + i)\n",
-		(unsigned long long)cur_base, pidx + 1);
+	if (cur_base)
+		fprintf(stderr,
+			"    rerun: FG_DIFF_SEED=%llu FG_DIFF_ITERS=%zu (policy i uses seed "
+			"FG_DIFF_SEED * 1000003 + i)\n",
+			(unsigned long long)cur_base, pidx + 1);
+	else
+		fprintf(stderr, "    rerun: this test with the same FG_DIFF_SEED (default 1)\n");
 	fprintf(stderr, "    packet: %s on %s\n    frame:", line, rp->ifname);
 	for (i = 0; i < len; i++)
 		fprintf(stderr, "%s%02x", i % 32 ? "" : "\n      ", frame[i]);
@@ -629,7 +632,7 @@ static void test_diff_cache_across_generations(void)
 	b.rules = flip;
 	b.default_action = a.default_action == FG_ACT_DROP ? FG_ACT_ALLOW : FG_ACT_DROP;
 	c.rules = rev;
-	cur_base = seed;
+	cur_base = 0;
 	diff_policy(&a, pkts, seed, 0, NPKTS, &ncmp, &nskip);
 	diff_policy(&b, pkts, seed, 1, NPKTS, &ncmp, &nskip);
 	diff_policy(&c, pkts, seed, 2, NPKTS, &ncmp, &nskip);
@@ -640,6 +643,153 @@ out:
 	free(pkts);
 	free(flip);
 	free(rev);
+}
+
+/*
+ * Address tables over the whole address space, which randpol's few pools do
+ * not reach: prefixes of every length anywhere in IPv4 (spanning many /16
+ * root entries, nested, many boundaries inside one /16) and IPv6, in src and
+ * dst, plain and in sets; packets on each prefix's first and last address
+ * and just outside them.
+ */
+static void rand_prefix(struct randpol_rng *r, int fam, struct fg_cidr *c,
+			const struct fg_cidr *near)
+{
+	int bits = fam == 4 ? 32 : 128, i;
+	uint64_t x = randpol_next(r), y = randpol_next(r);
+
+	memset(c, 0, sizeof(*c));
+	c->family = fam;
+	memcpy(c->addr, &x, 8);
+	if (fam == 6)
+		memcpy(c->addr + 8, &y, 8);
+	else
+		memset(c->addr + 4, 0, 12);
+	/* half of them nested in (or next to) an earlier prefix */
+	if (near && near->family == fam && randpol_chance(r, 50))
+		for (i = 0; i < near->len && i < bits; i++) {
+			uint8_t m = 0x80 >> (i % 8);
+
+			c->addr[i / 8] = (c->addr[i / 8] & ~m) | (near->addr[i / 8] & m);
+		}
+	c->len = randpol_chance(r, 10) ? randpol_below(r, bits + 1)
+				       : bits - randpol_below(r, fam == 4 ? 17 : 65);
+	for (i = c->len; i < bits; i++)
+		c->addr[i / 8] &= ~(0x80 >> (i % 8));
+}
+
+/* first (edge 0), last (1), first - 1 (2), last + 1 (3) of a prefix */
+static void prefix_edge(const struct fg_cidr *c, int edge, uint8_t out[16])
+{
+	int bits = c->family == 4 ? 32 : 128, i, carry;
+
+	memcpy(out, c->addr, 16);
+	if (edge & 1)
+		for (i = c->len; i < bits; i++)
+			out[i / 8] |= 0x80 >> (i % 8);
+	if (edge < 2)
+		return;
+	/* +-1 over the family's width, wrapping */
+	for (i = bits / 8 - 1, carry = 1; i >= 0 && carry; i--) {
+		if (edge == 2) {
+			carry = out[i] == 0;
+			out[i]--;
+		} else {
+			out[i]++;
+			carry = out[i] == 0;
+		}
+	}
+}
+
+static void test_diff_wide_address_space(void)
+{
+	enum { NRULES = 400, NSETC = 300, NPKTS = 4000 };
+	uint64_t seed = env_u64("FG_DIFF_SEED", 1) + 99;
+	struct fg_cidr *rc = calloc(NRULES, sizeof(*rc)), *sc = calloc(NSETC, sizeof(*sc));
+	struct fg_rule_spec *r = calloc(NRULES, sizeof(*r));
+	struct randpkt *pkts = calloc(NPKTS, sizeof(*pkts));
+	struct fg_set_spec set = {.name = "wide", .cidrs = sc, .ncidrs = NSETC};
+	size_t i, ncmp = 0, nskip = 0;
+	struct randpol_rng rng;
+	struct policy p = {.version = 1, .sets = &set, .nsets = 1};
+	char(*names)[16] = calloc(NRULES, sizeof(*names));
+
+	if (!rc || !sc || !r || !pkts || !names)
+		goto out;
+	randpol_seed(&rng, seed);
+	for (i = 0; i < NSETC; i++)
+		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &sc[i], i ? &sc[i - 1] : NULL);
+	for (i = 0; i < NRULES; i++) {
+		static const int acts[] = {FG_ACT_ALLOW, FG_ACT_DROP, FG_ACT_LOG};
+
+		snprintf(names[i], sizeof(names[i]), "w%zu", i);
+		r[i] = dpt_rule(names[i], acts[randpol_below(&rng, 3)]);
+		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &rc[i], i ? &rc[i - 1] : NULL);
+		switch (randpol_below(&rng, 4)) {
+		case 0: /* src prefix */
+			r[i].src.any = false;
+			r[i].src.cidrs = &rc[i];
+			r[i].src.ncidrs = 1;
+			break;
+		case 1: /* dst prefix */
+			r[i].dst.any = false;
+			r[i].dst.cidrs = &rc[i];
+			r[i].dst.ncidrs = 1;
+			break;
+		case 2: /* src prefix, dst in the set */
+			r[i].src.any = false;
+			r[i].src.cidrs = &rc[i];
+			r[i].src.ncidrs = 1;
+			r[i].dst.any = false;
+			r[i].dst.set = 0;
+			break;
+		default: /* src in the set, one port */
+			r[i].src.any = false;
+			r[i].src.set = 0;
+			r[i].proto_kind = FG_PROTO_TCPUDP;
+			r[i].dports = calloc(1, sizeof(*r[i].dports));
+			if (r[i].dports) {
+				r[i].dports[0].lo = r[i].dports[0].hi = 1 + randpol_below(&rng, 3);
+				r[i].ndports = 1;
+			}
+			break;
+		}
+	}
+	p.rules = r;
+	p.nrules = NRULES;
+	p.default_action = FG_ACT_DROP;
+	for (i = 0; i < NPKTS; i++) {
+		const struct fg_cidr *a = randpol_chance(&rng, 70)
+					      ? &rc[randpol_below(&rng, NRULES)]
+					      : &sc[randpol_below(&rng, NSETC)];
+		const struct fg_cidr *b = randpol_chance(&rng, 60)
+					      ? &sc[randpol_below(&rng, NSETC)]
+					      : &rc[randpol_below(&rng, NRULES)];
+		struct pkt_spec *s = &pkts[i].spec;
+		bool swap = randpol_chance(&rng, 40);
+
+		pkt_spec_init(s, a->family == 4 ? PKT_L3_V4 : PKT_L3_V6, IPPROTO_UDP);
+		prefix_edge(a, randpol_below(&rng, 4), swap ? s->dst : s->src);
+		if (b->family == a->family)
+			prefix_edge(b, randpol_below(&rng, 4), swap ? s->src : s->dst);
+		s->dport = randpol_below(&rng, 5);
+		s->payload_len = 4;
+		if (pkt_expect(s, &pkts[i].pkt) != FG_R_NONE)
+			continue;
+		pkts[i].pkt.ct_state = FG_CT_NEW;
+		pkts[i].ifname = "fgt2";
+	}
+	cur_base = 0;
+	diff_policy(&p, pkts, seed, 0, NPKTS, &ncmp, &nskip);
+	printf("  %zu packets on prefix edges over the whole address space\n", ncmp);
+out:
+	for (i = 0; r && i < NRULES; i++)
+		free(r[i].dports);
+	free(rc);
+	free(sc);
+	free(r);
+	free(pkts);
+	free(names);
 }
 
 int main(void)
@@ -661,6 +811,7 @@ int main(void)
 	RUN_TEST(test_diff_random_policies);
 	RUN_TEST(test_diff_large_policies);
 	RUN_TEST(test_diff_cache_across_generations);
+	RUN_TEST(test_diff_wide_address_space);
 	free(percpu);
 	dp_close(dp);
 	return FG_TEST_EXIT();
