@@ -180,11 +180,11 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
 	if (cfg->flags & FG_GEN_F_CT)
 		k.ct_state = p->ct_state;
 	fv = bpf_map_lookup_elem(&fg_flows, &k);
-	if (fv && fv->generation == cfg->generation) {
+	if (fv && fv->epoch == cfg->epoch) {
 		*out = *fv;
 		return 1;
 	}
-	out->generation = cfg->generation;
+	out->epoch = cfg->epoch;
 	out->rule = fg_classify((struct fg_pkt *)p, slot);
 	r = out->rule != FG_NO_RULE ? fg_rule_at(heap, cfg, out->rule) : NULL;
 	if (r) {

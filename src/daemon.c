@@ -800,11 +800,14 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 	}
 	if ((rc = build_tables(np, &sm, &t, err, len)))
 		goto out;
-	if ((rc = ifaces_attach(d, np, force_attach, &nifs, err, len)))
+	/* Install first, then attach: a program attached (or swapped in by a
+	 * restart) must never run on tables without this policy. */
+	if ((rc = install(d, &t, fresh, nfresh, err, len)))
 		goto out;
-	if ((rc = install(d, &t, fresh, nfresh, err, len))) {
-		ifaces_rollback(d, nifs, np->nifaces);
-		ifaces_free(nifs, np->nifaces);
+	if ((rc = ifaces_attach(d, np, force_attach, &nifs, err, len))) {
+		/* the previous generation is intact in the other slot */
+		if (dp_revert(d->dp) == 0)
+			d->st.generation--;
 		goto out;
 	}
 	ifaces_detach_removed(d, np);

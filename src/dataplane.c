@@ -35,6 +35,7 @@
 
 struct dp {
 	struct flowgate *skel;
+	int sync_fd; /* tiny array put into fg_sync to wait a grace period */
 	char dir[PATH_MAX]; /* <root>/v<ABI>, "" when not pinned */
 	bool adopted;
 	int ncpus;
@@ -97,6 +98,7 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	dp->sync_fd = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus < 1) {
 		err = dp->ncpus;
@@ -140,6 +142,11 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		       strerror(-err));
 		goto fail;
 	}
+	dp->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fg_sync_in", 4, 4, 1, NULL);
+	if (dp->sync_fd < 0) {
+		err = dp->sync_fd;
+		goto fail;
+	}
 	/* adopted bans (or none): make the skip-when-empty count exact */
 	if ((err = dp_bans_recount(dp)))
 		goto fail;
@@ -154,6 +161,8 @@ void dp_close(struct dp *dp)
 {
 	if (!dp)
 		return;
+	if (dp->sync_fd >= 0)
+		close(dp->sync_fd);
 	flowgate__destroy(dp->skel);
 	free(dp);
 }
@@ -307,6 +316,51 @@ static int lpm_fill(int fd, const struct fg_lpm_ent *v, size_t n, bool dst)
 	return 0;
 }
 
+/* Return once every program running now has finished (an RCU grace
+ * period): the kernel waits so after any map-in-map update from user
+ * space. */
+int dp_sync(struct dp *dp)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_sync), &zero, &dp->sync_fd,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* An epoch no install has used: above both slots' (flow cache validity). */
+static uint32_t next_epoch(struct dp *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.fg_geninfo);
+	struct fg_heap_hdr h;
+	uint32_t s, e = 0;
+
+	for (s = 0; s < FG_SLOTS; s++)
+		if (!bpf_map_lookup_elem(fd, &s, &h) && h.epoch > e)
+			e = h.epoch;
+	return e + 1;
+}
+
+/*
+ * Go back to the generation in the other slot (after an apply whose attach
+ * step failed). It is intact: installs only ever write the inactive slot.
+ * The same grace period as an install follows the flip.
+ */
+int dp_revert(struct dp *dp)
+{
+	uint32_t cur = active_slot(dp), prev = cur ^ 1, zero = 0;
+	struct fg_active act = { .slot = prev };
+	struct fg_heap_hdr h;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &prev, &h) ||
+	    !h.generation)
+		return -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY))
+		return -errno;
+	return dp_sync(dp);
+}
+
 /*
  * Install a generation.
  *
@@ -316,9 +370,9 @@ static int lpm_fill(int fd, const struct fg_lpm_ent *v, size_t n, bool dst)
  * the old slot must not be rewritten until it is done: a map-in-map update
  * from user space returns only after an RCU grace period (the kernel's
  * maybe_wait_bpf_programs), and every XDP/TC run is an RCU read section.
- * One such update after the flip therefore guarantees the old slot is idle
- * when the next install writes into it. A flipped array value alone would
- * not wait for anything.
+ * One such update after the flip (dp_sync) therefore guarantees the old
+ * slot is idle when the next install writes into it. A flipped array value
+ * alone would not wait for anything.
  */
 int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 {
@@ -341,6 +395,7 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	heap = heap_build(t, generation, &nheap);
 	if (!heap)
 		return -ENOMEM;
+	((struct fg_heap_hdr *)heap)->epoch = next_epoch(dp);
 	lpm_fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fg_lpm", sizeof(struct fg_lpm_key),
 				sizeof(uint32_t), nlpm ? nlpm : 1, &lpm_opts);
 	if (lpm_fd < 0) {
@@ -379,12 +434,8 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 		err = -errno;
 		goto out;
 	}
-	/* Grace period after the flip: the same map re-put into the slot. */
-	if (bpf_map_update_elem(o_heap, &next, &heap_fd, BPF_ANY)) {
-		err = -errno;
-		goto out;
-	}
-	err = 0;
+	/* Grace period after the flip: the old slot is idle from here on. */
+	err = dp_sync(dp);
 out:
 	if (lpm_fd >= 0)
 		close(lpm_fd);

@@ -36,6 +36,14 @@ bool dp_adopted(const struct dp *dp);
  */
 int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation);
 
+/*
+ * Run the generation in the other slot again (an apply's attach step
+ * failed after its install). -ENOENT if that slot holds none.
+ */
+int dp_revert(struct dp *dp);
+/* Wait until every program running now has finished (RCU grace period). */
+int dp_sync(struct dp *dp);
+
 /* Generation running now (0 = none), read from the maps. */
 uint64_t dp_generation(struct dp *dp);
 /* Header of the running generation (flags, default...). */

@@ -47,6 +47,22 @@ struct {
 	__array(values, struct fg_inner_heap);
 } fg_o_heap SEC(".maps");
 
+/* Never read by programs: updating it from user space returns after an RCU
+ * grace period (all running programs finished). dp_sync() uses it. */
+struct fg_inner_sync {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct fg_inner_sync);
+} fg_sync SEC(".maps");
+
 /* fg_geninfo[slot]: the slot's heap header, for user space only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

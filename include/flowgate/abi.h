@@ -327,7 +327,8 @@ struct fg_heap_hdr {
 	__u32 nents;
 	__u32 v4_src_root;    /* heap slot of the src 16-bit table (IPv4) */
 	__u32 v4_dst_root;
-	__u32 pad0;
+	__u32 epoch;          /* unique per install, even when a reverted
+			       * generation's number is used again */
 };
 
 /* fg_heap_hdr.flags */
@@ -435,8 +436,8 @@ struct fg_frag_val {
 
 /*
  * Per-flow verdict cache: the classifier's answer for a flow, valid while
- * the generation it was computed in runs (a new generation, i.e. any apply
- * or set change, invalidates every entry at once). The key holds every
+ * the install it was computed in runs (any apply or set change, or a
+ * revert, invalidates every entry at once). The key holds every
  * field a rule can match: TCP flags and conntrack state only when the
  * generation has rules on them (FG_GEN_F_TCPF / FG_GEN_F_CT), else 0.
  */
@@ -449,7 +450,7 @@ struct fg_flow_key {
 };
 
 struct fg_flow_val {
-	__u64 generation;
+	__u64 epoch;     /* fg_heap_hdr.epoch it was computed in */
 	__u32 rule;      /* rule index, or 0xffffffff: no rule matched */
 	__u32 stat_slot;
 	__u8 action;

@@ -8,6 +8,7 @@
  * would get a wrong verdict or land on the default counter. Zero wrong
  * verdicts, exact counters.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -186,8 +187,62 @@ out:
 	dp_close(dp);
 }
 
+/*
+ * An apply whose attach step fails goes back to the previous generation
+ * (dp_revert). Flows classified under the reverted generation must not keep
+ * its verdicts: the flow cache is keyed by a per-install epoch, not by the
+ * generation number.
+ */
+static void test_revert(void)
+{
+	struct fg_rule_spec r[1];
+	struct policy drop9 = { 0 }, open = { 0 };
+	struct pkt_spec s;
+	uint8_t f[128];
+	size_t n;
+
+	if (!ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
+		return;
+	r[0] = dpt_rule("drop9", FG_ACT_DROP);
+	r[0].proto_kind = FG_PROTO_NUM;
+	r[0].proto = 17;
+	r[0].dports = &p9;
+	r[0].ndports = 1;
+	drop9.rules = r;
+	drop9.nrules = 1;
+	drop9.default_action = FG_ACT_ALLOW;
+	open.default_action = FG_ACT_ALLOW;
+	pkt_spec_init(&s, PKT_L3_V4, 17);
+	s.dport = 9;
+	n = pkt_build(&s, f, sizeof(f));
+
+	ASSERT_EQ(dp_revert(dp), -ENOENT, "nothing to revert to yet");
+	if (!ASSERT_OK(dpt_install(dp, &drop9, 1), "install drop9"))
+		goto out;
+	ASSERT_EQ(dpt_run(dp, f, n, 0, 1), XDP_DROP_, "gen 1 drops");
+	if (!ASSERT_OK(dpt_install(dp, &open, 2), "install open"))
+		goto out;
+	ASSERT_EQ(dpt_run(dp, f, n, 0, 1), XDP_PASS_, "gen 2 passes (and caches it)");
+	ASSERT_OK(dp_revert(dp), "revert");
+	ASSERT_EQ(dp_generation(dp), 1, "generation 1 runs again");
+	ASSERT_EQ(dpt_run(dp, f, n, 0, 1), XDP_DROP_, "gen 1 drops again, cache or not");
+	/* Reverted again to `open` cached as PASS, then a different policy
+	 * installed under the reverted generation's number: the cached PASS
+	 * must not survive. */
+	if (!ASSERT_OK(dpt_install(dp, &open, 2), "install open again"))
+		goto out;
+	ASSERT_EQ(dpt_run(dp, f, n, 0, 1), XDP_PASS_, "passes (cached)");
+	ASSERT_OK(dp_revert(dp), "revert again");
+	if (!ASSERT_OK(dpt_install(dp, &drop9, 2), "drop9 under number 2"))
+		goto out;
+	ASSERT_EQ(dpt_run(dp, f, n, 0, 1), XDP_DROP_, "drops: no stale cache entry");
+out:
+	dp_close(dp);
+}
+
 int main(void)
 {
+	RUN_TEST(test_revert);
 	RUN_TEST(test_atomic_flip);
 	return FG_TEST_EXIT();
 }
