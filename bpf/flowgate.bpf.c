@@ -260,7 +260,8 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 
 		now = bpf_ktime_get_ns();
 		fv = fg_frag_lookup(p, now);
-		if (p->frag_off * 8 < fg_l4_min(p->proto)) {
+		if (p->frag_off * 8 < fg_l4_min(p->proto) ||
+		    (fv && p->frag_off * 8 < fv->l4_end)) {
 			/* Would rewrite the classified L4 header. */
 			v.action = FG_ACT_DROP;
 			v.reason = FG_R_FRAG_OVERLAP;

@@ -21,7 +21,9 @@ static __always_inline void fg_frag_key_make(const struct fg_pkt *p,
 	k->proto = p->frag_next;
 }
 
-/* First fragment: remember its verdict for the rest. */
+/* First fragment: remember its verdict for the rest, and where its L4
+ * header ends inside the fragmentable part (behind IPv6 extension headers
+ * that is further than the L4 header's own size). */
 static __always_inline void fg_frag_remember(const struct fg_pkt *p,
 					     __u8 action, __u8 reason,
 					     __u32 stat_slot, __u64 now)
@@ -33,6 +35,9 @@ static __always_inline void fg_frag_remember(const struct fg_pkt *p,
 		.action = action,
 		.reason = reason,
 	};
+
+	if ((p->flags & FG_PKT_L4) && p->l4_off >= p->frag_data)
+		v.l4_end = p->l4_off - p->frag_data + fg_l4_min(p->proto);
 
 	fg_frag_key_make(p, &k);
 	bpf_map_update_elem(&fg_frag, &k, &v, BPF_ANY);

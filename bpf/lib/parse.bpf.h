@@ -84,8 +84,9 @@ static __always_inline int fg_parse_l4(void *l4, void *end, void *l3_end,
 
 		pkt->icmp_type = ic[0];
 		pkt->icmp_code = ic[1];
+		/* RFC 6980: fragmented neighbour discovery is not ND. */
 		if (pkt->family == FG_FAM_V6 && pkt->proto == IPPROTO_ICMPV6 &&
-		    ic[0] >= 133 && ic[0] <= 137)
+		    ic[0] >= 133 && ic[0] <= 137 && !(pkt->flags & FG_PKT_FRAG))
 			pkt->flags |= FG_PKT_ND;
 	}
 	pkt->flags |= FG_PKT_L4;
@@ -125,6 +126,7 @@ static __always_inline int fg_parse_ipv4(void *data, void *nh, void *end,
 		pkt->flags |= FG_PKT_FRAG;
 		pkt->frag_id = bpf_ntohs(iph->id);
 		pkt->frag_next = iph->protocol;
+		pkt->frag_data = (nh - data) + ihl;
 		if (frag & FG_IPV4_OFFMASK) {
 			pkt->flags |= FG_PKT_FRAG_LATER;
 			pkt->frag_off = frag & FG_IPV4_OFFMASK;
@@ -202,6 +204,7 @@ static __always_inline int fg_parse_ipv6(void *ctx, bool xdp, void *data,
 			if (fo & 0xfff9) {
 				pkt->flags |= FG_PKT_FRAG;
 				pkt->frag_next = eh[0];
+				pkt->frag_data = off + 8;
 				pkt->frag_id = ((__u32)eh[4] << 24) | ((__u32)eh[5] << 16) |
 					       ((__u32)eh[6] << 8) | eh[7];
 				if (fo >> 3) {

@@ -12,15 +12,21 @@ static __always_inline bool fg_bucket_take(__u64 *last_ns, __u64 *tokens_milli,
 					   __u32 rate, __u32 burst, __u64 now)
 {
 	__u64 t = *tokens_milli, cap = (__u64)burst * 1000;
-	__u64 elapsed = now - *last_ns;
+	__u64 elapsed = 0;
 
-	/* Clamp first: a long idle time must not overflow the product. */
-	if (elapsed > 1000000000ULL * 64)
-		elapsed = 1000000000ULL * 64;
+	/* Another CPU may have stamped the bucket with a later clock reading:
+	 * nothing elapsed then, and the stamp must not move backwards. */
+	if ((__s64)(now - *last_ns) > 0) {
+		elapsed = now - *last_ns;
+		*last_ns = now;
+	}
+	/* The bucket is full after cap * 10^6 / rate ns; clamping there also
+	 * keeps elapsed * rate <= cap * 10^6 < 2^63, for any rate. */
+	if (rate && elapsed > cap * 1000000 / rate)
+		elapsed = cap * 1000000 / rate;
 	t += elapsed * rate / 1000000;
 	if (t > cap)
 		t = cap;
-	*last_ns = now;
 	if (t < 1000) {
 		*tokens_milli = t;
 		return false;

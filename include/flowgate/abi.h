@@ -16,7 +16,9 @@
 #include <linux/types.h>
 #endif
 
+#ifndef FG_ABI_VERSION
 #define FG_ABI_VERSION 1
+#endif
 
 /* ---- limits (each overridable at build time) -------------------------- */
 
@@ -153,7 +155,8 @@ enum fg_family {
 #define FG_PKT_L4 (1u << 0)        /* ports/flags/icmp fields are valid */
 #define FG_PKT_FRAG (1u << 1)      /* packet is a fragment (first or later) */
 #define FG_PKT_FRAG_LATER (1u << 2)/* non-first fragment: no L4 header */
-#define FG_PKT_ND (1u << 3)        /* ICMPv6 neighbour discovery 133..137 */
+#define FG_PKT_ND (1u << 3)        /* ICMPv6 neighbour discovery 133..137,
+				    * unfragmented (RFC 6980) */
 
 /*
  * What the classifier sees of a packet. Addresses are in network byte
@@ -180,6 +183,9 @@ struct fg_pkt {
 	__u8 frag_next;  /* fragments: IPv4 protocol, or the IPv6 fragment
 			  * header's next header (the same in every fragment) */
 	__u8 pad0;
+	__u16 frag_data; /* fragments: frame offset where the fragmentable
+			  * part (what fragment offsets count) begins */
+	__u16 pad1;
 };
 
 /* ---- classifier tables (one set per generation slot) ------------------- */
@@ -431,7 +437,9 @@ struct fg_frag_val {
 	__u32 stat_slot; /* counted on the same rule/default */
 	__u8 action;     /* FG_ACT_* of the first fragment */
 	__u8 reason;
-	__u16 pad0;
+	__u16 l4_end;    /* end of the minimal L4 header, counted from the
+			  * fragmentable part: later fragments must start here
+			  * or beyond (RFC 1858) */
 };
 
 /*

@@ -540,8 +540,9 @@ static int expect_l4(struct expect *x, size_t l4)
 	} else {
 		out->icmp_type = s->icmp_type;
 		out->icmp_code = s->icmp_code;
+		/* RFC 6980: fragmented ND is not ND */
 		if (out->family == FG_FAM_V6 && out->proto == IPPROTO_ICMPV6 &&
-		    s->icmp_type >= 133 && s->icmp_type <= 137)
+		    s->icmp_type >= 133 && s->icmp_type <= 137 && !(out->flags & FG_PKT_FRAG))
 			out->flags |= FG_PKT_ND;
 	}
 	if (r == FG_R_NONE)

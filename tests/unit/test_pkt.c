@@ -95,8 +95,9 @@ static int ref_l4(struct rp *p, size_t l4)
 	} else {
 		p->o->icmp_type = h[0];
 		p->o->icmp_code = h[1];
-		if (p->o->proto == 58 && h[0] >= 133 && h[0] <= 137)
-			p->o->flags |= FG_PKT_ND;
+		if (p->o->family == 6 && p->o->proto == 58 && h[0] >= 133 && h[0] <= 137 &&
+		    !(p->o->flags & FG_PKT_FRAG))
+			p->o->flags |= FG_PKT_ND; /* RFC 6980: not when fragmented */
 	}
 	p->o->flags |= FG_PKT_L4;
 	return FG_R_NONE;
