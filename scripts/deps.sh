@@ -8,7 +8,8 @@ PKGS=(
 	libyaml-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libpcap-dev libcap-dev libsystemd-dev
 	iproute2 iptables nftables xdp-tools ethtool iputils-ping
-	netcat-openbsd tcpdump socat python3 procps
+	netcat-openbsd tcpdump socat python3 procps curl jq
+	util-linux bsdutils passwd libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do
