@@ -10,7 +10,7 @@ ARCH_INC   := -I/usr/include/$(shell uname -m)-linux-gnu
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
-	      -Iinclude -Isrc -I$(BUILD) -MMD -MP
+	      -Iinclude -Isrc -I$(BUILD) -MMD -MP $(EXTRA_CFLAGS)
 LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS     := $(LDLIBS_BPF) -lyaml -ljansson -lmicrohttpd -lcurl -lpcap -lcap -lsystemd -lpthread -lm
 

@@ -1039,8 +1039,10 @@ static int start_run(struct daemon *d, struct dstate *st, const char *text, size
 			"installing the policy anew, counters restart\n");
 	d->st = *st;
 	memset(st, 0, sizeof(*st));
-	if (!same_gen)
-		slots_free(&d->st.slots); /* counters of an unknown mapping */
+	/* counters of an unknown mapping; but counters carried over from
+	 * another version's pins keep their slots */
+	if (!same_gen && !dp_migrating(d->dp))
+		slots_free(&d->st.slots);
 	if (d->st.generation < running)
 		d->st.generation = running;
 	if (!kept) {
@@ -1198,10 +1200,14 @@ int daemon_start(struct daemon *d)
 	}
 	pins_private(d);
 	rc = start_run(d, &st, d->cfg_text, d->cfg_len, &d->cfg);
-	if (rc)
+	if (rc) {
 		start_cleanup(d, dp_adopted(d->dp));
-	else
+	} else {
+		/* another version's pins stayed until now: programs attached */
+		if (dp_retire_old(d->dp))
+			pr_warn("cannot remove the pins of another flowgate version\n");
 		nbans_sync(d);
+	}
 	state_free(&st);
 	free(d->cfg_text);
 	d->cfg_text = NULL;

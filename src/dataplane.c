@@ -37,6 +37,7 @@ struct dp {
 	struct flowgate *skel;
 	int sync_fd; /* tiny array put into fg_sync to wait a grace period */
 	char dir[PATH_MAX]; /* <root>/v<ABI>, "" when not pinned */
+	char old_dir[PATH_MAX]; /* pins of another ABI version, "" if none */
 	bool adopted;
 	int ncpus;
 };
@@ -89,6 +90,131 @@ static int link_pin_path(const struct dp *dp, const char *kind,
 	return 0;
 }
 
+/* Pins of another ABI version under the root (an upgrade or downgrade):
+ * their links are taken over and their state carried over where the map
+ * layout allows, then they are retired (dp_retire_old). */
+static void find_old_dir(struct dp *dp, const char *root)
+{
+	struct dirent *de;
+	int best = -1, v;
+	char c;
+	DIR *d;
+
+	d = opendir(root);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "v%d%c", &v, &c) == 1 && v != FG_ABI_VERSION && v > best)
+			best = v;
+	closedir(d);
+	if (best >= 0)
+		snprintf(dp->old_dir, sizeof(dp->old_dir), "%s/v%d", root, best);
+}
+
+/* Runtime state worth carrying across versions; generation tables are not
+ * (the policy is installed anew), nor the flow cache or the event ring.
+ * Counters are added up once the old programs are gone; the rest is copied
+ * before the new programs start (they need conntrack and bans at once) and
+ * again afterwards for entries made in between. */
+static const struct {
+	const char *name;
+	bool counter;
+} state_maps[] = {
+	{ "fg_rule_stats", true }, { "fg_drop_stats", true }, { "fg_if_stats", true },
+	{ "fg_ban", false },        { "fg_ct", false },        { "fg_ct_new", false },
+	{ "fg_frag", false },      { "fg_rate", false },
+};
+
+static bool is_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/* Copy (flags BPF_ANY or BPF_NOEXIST) or, for per-CPU counters, add every
+ * entry of `from` into `to`. Returns entries handled or -errno. */
+static long merge_entries(struct dp *dp, int from, int to, const struct bpf_map_info *mi,
+			  bool add, __u64 flags)
+{
+	size_t vsz = is_percpu(mi->type) ? ((mi->value_size + 7) & ~7ul) * dp->ncpus
+					 : mi->value_size;
+	char *k = malloc(mi->key_size), *next = malloc(mi->key_size);
+	__u64 *v = malloc(vsz), *cur = malloc(vsz);
+	void *prev = NULL;
+	long n = 0;
+	size_t i;
+
+	if (!k || !next || !v || !cur) {
+		n = -ENOMEM;
+		goto out;
+	}
+	while (!bpf_map_get_next_key(from, prev, next)) {
+		memcpy(k, next, mi->key_size);
+		prev = k;
+		if (bpf_map_lookup_elem(from, k, v))
+			continue;
+		if (add && !bpf_map_lookup_elem(to, k, cur))
+			for (i = 0; i < vsz / sizeof(__u64); i++)
+				v[i] += cur[i]; /* counters are __u64 fields only */
+		if (bpf_map_update_elem(to, k, v, add ? BPF_ANY : flags) && errno != EEXIST) {
+			n = -errno;
+			break;
+		}
+		n++;
+	}
+out:
+	free(k);
+	free(next);
+	free(v);
+	free(cur);
+	return n;
+}
+
+/* One pass over the state maps of old_dir: `late` is the pass after the
+ * new programs took over (counters added, the rest copied without
+ * overwriting); otherwise the first pass (no counters). */
+static void migrate_state(struct dp *dp, bool late)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_maps) / sizeof(state_maps[0]); i++) {
+		const char *name = state_maps[i].name;
+		struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, name);
+		struct bpf_map_info oi = { 0 };
+		__u32 len = sizeof(oi);
+		char path[PATH_MAX + 64];
+		long n;
+		int fd;
+
+		if (state_maps[i].counter != late && state_maps[i].counter)
+			continue; /* counters: late pass only */
+		snprintf(path, sizeof(path), "%s/%s", dp->old_dir, name);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || !m)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &oi, &len) || oi.type != bpf_map__type(m) ||
+		    oi.key_size != bpf_map__key_size(m) || oi.value_size != bpf_map__value_size(m)) {
+			if (!late)
+				pr_warn("%s changed layout since the pinned version: its state is not carried over\n",
+					name);
+			close(fd);
+			continue;
+		}
+		n = merge_entries(dp, fd, bpf_map__fd(m), &oi, state_maps[i].counter,
+				  late ? BPF_NOEXIST : BPF_ANY);
+		if (n < 0)
+			pr_warn("%s: carrying state over stopped: %s\n", name, strerror(-n));
+		else if (!late || state_maps[i].counter)
+			pr_info("%s: carried %ld entries over from %s\n", name, n, dp->old_dir);
+		close(fd);
+	}
+}
+
+bool dp_migrating(const struct dp *dp)
+{
+	return dp->old_dir[0] != 0;
+}
+
 int dp_open(const struct dp_opts *o, struct dp **out)
 {
 	struct bpf_map *map;
@@ -122,6 +248,7 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		snprintf(links, sizeof(links), "%s/links", dp->dir);
 		if ((err = mkdir_p(links, 0700)))
 			goto fail;
+		find_old_dir(dp, o->pin_root);
 		bpf_object__for_each_map(map, dp->skel->obj) {
 			char path[PATH_MAX + 64];
 			const char *name = bpf_map__name(map);
@@ -141,6 +268,11 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		pr_err("cannot load the BPF programs: %s (run with -v for the verifier log)\n",
 		       strerror(-err));
 		goto fail;
+	}
+	if (dp->old_dir[0] && !dp->adopted) {
+		pr_info("found pins of another flowgate version in %s: taking them over\n",
+			dp->old_dir);
+		migrate_state(dp, false);
 	}
 	dp->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fg_sync_in", 4, 4, 1, NULL);
 	if (dp->sync_fd < 0) {
@@ -462,18 +594,33 @@ static int pin_link(struct dp *dp, int link_fd, const char *kind, const char *if
 	return 0;
 }
 
-/* Replace the program behind an existing pinned link; -ENOENT if none. */
+/*
+ * Replace the program behind an existing pinned link; -ENOENT if none. A
+ * link pinned by another ABI version is taken over: same link, new
+ * program, pin moved to this version's folder. No gap either way.
+ */
 static int relink(struct dp *dp, const char *kind, const char *ifname, int prog_fd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], old[PATH_MAX + 80];
 	int fd, err;
 
 	if (link_pin_path(dp, kind, ifname, path, sizeof(path)))
 		return -ENOENT;
 	fd = bpf_obj_get(path);
+	old[0] = 0;
+	if (fd < 0 && dp->old_dir[0]) {
+		snprintf(old, sizeof(old), "%s/links/%s-%s", dp->old_dir, kind, ifname);
+		fd = bpf_obj_get(old);
+	}
 	if (fd < 0)
 		return -ENOENT;
 	err = bpf_link_update(fd, prog_fd, NULL) ? -errno : 0;
+	if (!err && old[0]) {
+		if (bpf_obj_pin(fd, path))
+			err = -errno;
+		else
+			unlink(old);
+	}
 	close(fd);
 	return err;
 }
@@ -588,6 +735,17 @@ static int unpin_link(struct dp *dp, const char *kind, const char *ifname)
 	char path[PATH_MAX];
 	int fd;
 
+	if (dp->old_dir[0]) { /* a link still under another version's pins */
+		char old[PATH_MAX + 80];
+
+		snprintf(old, sizeof(old), "%s/links/%s-%s", dp->old_dir, kind, ifname);
+		fd = bpf_obj_get(old);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+			unlink(old);
+		}
+	}
 	if (link_pin_path(dp, kind, ifname, path, sizeof(path)))
 		return 0;
 	fd = bpf_obj_get(path);
@@ -616,28 +774,80 @@ int dp_attached(struct dp *dp, char ***names, size_t *n)
 	size_t k = 0;
 	DIR *d;
 
+	const char *dirs[2] = { dp->dir, dp->old_dir };
+	int i;
+
 	*names = NULL;
 	*n = 0;
-	if (!dp->dir[0])
-		return 0;
-	snprintf(path, sizeof(path), "%s/links", dp->dir);
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		char **nv;
-
-		if (strncmp(de->d_name, "xdp-", 4))
+	for (i = 0; i < 2; i++) {
+		if (!dirs[i][0])
 			continue;
-		nv = realloc(v, (k + 1) * sizeof(*v));
-		if (!nv)
-			break;
-		v = nv;
-		v[k++] = strdup(de->d_name + 4);
+		snprintf(path, sizeof(path), "%s/links", dirs[i]);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			char **nv;
+			size_t j;
+
+			if (strncmp(de->d_name, "xdp-", 4))
+				continue;
+			for (j = 0; j < k && strcmp(v[j], de->d_name + 4); j++)
+				;
+			if (j < k)
+				continue; /* in both folders */
+			nv = realloc(v, (k + 1) * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			v[k++] = strdup(de->d_name + 4);
+		}
+		closedir(d);
 	}
-	closedir(d);
 	*names = v;
 	*n = k;
+	return 0;
+}
+
+/* Remove what is left of another version's pins: links of interfaces the
+ * policy no longer names (so they detach), and its maps. */
+int dp_retire_old(struct dp *dp)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+
+	if (!dp->old_dir[0])
+		return 0;
+	/* the old programs are detached everywhere we took over; wait for
+	 * any still running, then fold their last state in */
+	dp_sync(dp);
+	migrate_state(dp, true);
+	snprintf(path, sizeof(path), "%s/links", dp->old_dir);
+	if ((d = opendir(path))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/links/%s", dp->old_dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/links", dp->old_dir);
+	rmdir(path);
+	if ((d = opendir(dp->old_dir))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dp->old_dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	if (rmdir(dp->old_dir) && errno != ENOENT)
+		return -errno;
+	pr_info("retired the pins in %s\n", dp->old_dir);
+	dp->old_dir[0] = 0;
 	return 0;
 }
 

@@ -66,6 +66,12 @@ int dp_attach(struct dp *dp, const char *ifname, enum dp_mode mode,
 	      bool *native_out, char *why, size_t whylen);
 /* Detach from one interface (links and their pins). */
 int dp_detach(struct dp *dp, const char *ifname);
+/* True when dp_open found another ABI version's pins to take over: its
+ * counters are carried over slot for slot, so keep the slot map. */
+bool dp_migrating(const struct dp *dp);
+/* After attaching at start: fold the old version's last state in (counters
+ * added, entries made since dp_open copied) and remove its pins. */
+int dp_retire_old(struct dp *dp);
 /* Detach everything and remove all pins under the pin root. */
 int dp_detach_all(struct dp *dp);
 /* Interfaces with pinned links, as names (caller frees each and the array). */
