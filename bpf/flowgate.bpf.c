@@ -50,16 +50,7 @@ static __always_inline void fg_count(void *map, __u32 key, __u32 bytes)
 
 static __always_inline void fg_count_iface(__u32 ifindex, __u32 bytes)
 {
-	struct fg_counter *c = bpf_map_lookup_elem(&fg_if_stats, &ifindex);
-
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	} else {
-		struct fg_counter n = { .packets = 1, .bytes = bytes };
-
-		bpf_map_update_elem(&fg_if_stats, &ifindex, &n, BPF_NOEXIST);
-	}
+	fg_count(&fg_if_stats, FG_IF_SLOT(ifindex), bytes);
 }
 
 /*
@@ -107,8 +98,13 @@ static __always_inline bool fg_bans_exist(void)
 	return !rt || rt->nbans;
 }
 
-/* The active generation: its heap and header, read once per packet. */
-static __always_inline struct fg_heap_hdr *fg_generation(__u32 *slot, void **heap)
+/*
+ * The running generation, read once per packet: its slot, and the copy of
+ * its header in the plain array fg_geninfo (written before the flip, like
+ * the slot's tables). The hot path needs nothing else of it; the heap is
+ * looked up only when a packet must be classified.
+ */
+static __always_inline struct fg_heap_hdr *fg_generation(__u32 *slot)
 {
 	struct fg_active *act;
 	struct fg_heap_hdr *h;
@@ -118,75 +114,98 @@ static __always_inline struct fg_heap_hdr *fg_generation(__u32 *slot, void **hea
 	if (!act)
 		return NULL;
 	*slot = act->slot & (FG_SLOTS - 1);
-	*heap = bpf_map_lookup_elem(&fg_o_heap, slot);
-	if (!*heap)
-		return NULL;
-	h = bpf_map_lookup_elem(*heap, &zero);
+	h = bpf_map_lookup_elem(&fg_geninfo, slot);
 	if (!h || !h->generation)
 		return NULL; /* no policy loaded yet */
 	return h;
+}
+
+static __always_inline void *fg_heap_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&fg_o_heap, &slot);
 }
 
 static __always_inline struct fg_rule *fg_rule_at(void *heap,
 						  const struct fg_heap_hdr *h,
 						  __u32 ri)
 {
-	struct fg_rule *r;
+	return fg_heap_elem(heap, h->rule_base, ri, h->nrules,
+			    FG_HEAP_RULES_PER_SLOT, sizeof(struct fg_rule));
+}
 
-	if (ri >= h->nrules)
-		return NULL;
-	r = fg_heap_at(heap, h->rule_base + ri / FG_HEAP_RULES_PER_SLOT);
-	if (!r)
-		return NULL;
-	return r + (ri & (FG_HEAP_RULES_PER_SLOT - 1));
+/* The flow fields a cached verdict depends on (abi.h fg_flow_key): ports
+ * only for TCP/UDP, flags and conntrack state only when rules use them. */
+static __always_inline void fg_flow_fields(const struct fg_pkt *p, __u32 flags,
+					   __u32 *ports, __u32 *misc)
+{
+	__u16 sp = 0, dp = 0;
+
+	if ((p->flags & FG_PKT_L4) &&
+	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		sp = p->sport;
+		dp = p->dport;
+	}
+	*ports = (__u32)dp << 16 | sp; /* as sport, dport in memory */
+	*misc = (__u32)p->family | (__u32)p->proto << 8 |
+		(__u32)((flags & FG_GEN_F_TCPF) ? p->tcp_flags : 0) << 16 |
+		(__u32)((flags & FG_GEN_F_CT) ? p->ct_state : 0) << 24;
+}
+
+static __always_inline __u32 fg_flow_hash(const struct fg_pkt *p, __u32 ports,
+					  __u32 misc)
+{
+	const __u32 *a = (const __u32 *)p->src, *b = (const __u32 *)p->dst;
+	__u32 h = 0x811c9dc5;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		h = (h ^ a[i]) * 0x9e3779b1;
+		h = (h ^ b[i] ^ (h >> 16)) * 0x85ebca6b;
+	}
+	h = (h ^ p->ifindex) * 0x9e3779b1;
+	h = (h ^ ports ^ (h >> 16)) * 0x85ebca6b;
+	h = (h ^ misc) * 0x9e3779b1;
+	return h ^ (h >> 16);
+}
+
+/* Does cache entry k hold this packet's flow? (Key layout: abi.h.) */
+static __always_inline bool fg_flow_match(const struct fg_flow_key *k,
+					  const struct fg_pkt *p, __u32 ports,
+					  __u32 misc)
+{
+	const __u32 *x = (const __u32 *)k, *a = (const __u32 *)p->src,
+		    *b = (const __u32 *)p->dst;
+	__u32 d = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		d |= (x[i] ^ a[i]) | (x[4 + i] ^ b[i]);
+	d |= (x[8] ^ p->ifindex) | (x[9] ^ ports) | (x[10] ^ misc);
+	return !d;
 }
 
 /*
  * The classifier's answer for this packet's flow, into *out: from the flow
- * cache when it was computed in the running generation, else classified
- * now and cached (a full cache only costs speed, never the verdict).
- * A global function, verified once.
+ * cache when it was computed in the running install (epoch), else
+ * classified now and cached. A collision or a failed lookup only costs
+ * speed, never the verdict. A global function, verified once.
  */
-__noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
-			       struct fg_flow_val *out)
+/* Classify a packet the cache could not answer; fills *out. */
+static __always_inline void fg_flow_classify(const struct fg_pkt *p, __u32 slot,
+					     __u32 epoch, struct fg_flow_val *out)
 {
-	struct fg_flow_key k = {};
 	struct fg_heap_hdr *cfg;
-	struct fg_flow_val *fv;
 	struct fg_rule *r;
 	__u32 zero = 0;
 	void *heap;
 
-	if (!p || !out)
-		return 0;
-	heap = bpf_map_lookup_elem(&fg_o_heap, &slot);
-	if (!heap)
-		return 0;
-	cfg = bpf_map_lookup_elem(heap, &zero);
-	if (!cfg)
-		return 0;
-	__builtin_memcpy(k.src, p->src, 16);
-	__builtin_memcpy(k.dst, p->dst, 16);
-	k.ifindex = p->ifindex;
-	k.family = p->family;
-	k.proto = p->proto;
-	if ((p->flags & FG_PKT_L4) &&
-	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
-		k.sport = p->sport;
-		k.dport = p->dport;
-	}
-	if (cfg->flags & FG_GEN_F_TCPF)
-		k.tcp_flags = p->tcp_flags;
-	if (cfg->flags & FG_GEN_F_CT)
-		k.ct_state = p->ct_state;
-	fv = bpf_map_lookup_elem(&fg_flows, &k);
-	if (fv && fv->epoch == cfg->epoch) {
-		*out = *fv;
-		return 1;
-	}
-	out->epoch = cfg->epoch;
+	out->epoch = epoch;
 	out->rule = fg_classify((struct fg_pkt *)p, slot);
-	r = out->rule != FG_NO_RULE ? fg_rule_at(heap, cfg, out->rule) : NULL;
+	heap = fg_heap_of(slot);
+	cfg = heap ? bpf_map_lookup_elem(heap, &zero) : NULL;
+	r = (out->rule != FG_NO_RULE && cfg) ? fg_rule_at(heap, cfg, out->rule) : NULL;
 	if (r) {
 		out->stat_slot = r->stat_slot;
 		out->action = r->action;
@@ -194,8 +213,150 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot,
 	} else {
 		out->rule = FG_NO_RULE;
 	}
-	bpf_map_update_elem(&fg_flows, &k, out, BPF_ANY);
-	return 1;
+}
+
+static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
+					    __u32 epoch, __u32 ports, __u32 misc,
+					    __u32 h, struct fg_flow_val *out)
+{
+	__u32 src = *(const __u32 *)p->src, dst = *(const __u32 *)p->dst;
+	__u32 idx = bpf_get_smp_processor_id() * FG_FLOW4_BUCKETS +
+		    (h & (FG_FLOW4_BUCKETS - 1));
+	struct fg_flow4_bucket *b = bpf_map_lookup_elem(&fg_flows4, &idx);
+	struct fg_flow4_ent *e;
+	__u32 way;
+
+	misc >>= 8; /* no family: the cache is IPv4's */
+	if (b) {
+		for (way = 0; way < 2; way++) {
+			e = &b->e[way];
+			if (!(e->epoch ^ epoch) && !((e->src ^ src) | (e->dst ^ dst) |
+						     (e->ifindex ^ p->ifindex) |
+						     (e->ports ^ ports) | (e->misc ^ misc))) {
+				__u32 rv = e->rule;
+
+				out->epoch = epoch;
+				out->rule = (rv & FG_FLOW4_RULE) == FG_FLOW4_RULE
+						    ? FG_NO_RULE
+						    : rv & FG_FLOW4_RULE;
+				out->action = (rv >> 24) & 0xf;
+				out->rule_flags = rv >> 28;
+				out->stat_slot = e->stat_slot;
+				return 1;
+			}
+		}
+	}
+	fg_flow_classify(p, slot, epoch, out);
+	if (!b)
+		return 2;
+	/* random replacement: two flows sharing a bucket settle into both
+	 * entries within a few packets */
+	e = &b->e[bpf_get_prandom_u32() & 1];
+	e->epoch = 0; /* epoch last: a reader on this CPU misses or sees all */
+	asm volatile("" ::: "memory");
+	e->src = src;
+	e->dst = dst;
+	e->ifindex = p->ifindex;
+	e->ports = ports;
+	e->misc = misc;
+	e->rule = (out->rule == FG_NO_RULE ? FG_FLOW4_RULE : out->rule & FG_FLOW4_RULE) |
+		  (__u32)(out->action & 0xf) << 24 | (__u32)(out->rule_flags & 0xf) << 28;
+	e->stat_slot = out->stat_slot;
+	asm volatile("" ::: "memory");
+	e->epoch = epoch;
+	return 2;
+}
+
+__noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
+			       __u32 flags, struct fg_flow_val *out)
+{
+	struct fg_flow_bucket *b;
+	struct fg_flow_ent *e;
+	__u32 idx, ports, misc, way, h;
+
+	if (!p || !out)
+		return 0;
+	fg_flow_fields(p, flags, &ports, &misc);
+	if (p->family == FG_FAM_V4) {
+		/* five words multiplied independently (a short dependency
+		 * chain), then a full final mix: an address loaded from
+		 * network order varies in its high bits, which products do not
+		 * carry down to the bucket index otherwise */
+		h = *(const __u32 *)p->src * 0x9e3779b1 ^
+		    *(const __u32 *)p->dst * 0x85ebca6b ^ ports * 0xc2b2ae35 ^
+		    (misc ^ p->ifindex << 8) * 0x27d4eb2f;
+		h ^= h >> 16;
+		h *= 0x85ebca6b;
+		h ^= h >> 13;
+		h *= 0xc2b2ae35;
+		h ^= h >> 16;
+		return fg_flow4_verdict(p, slot, epoch, ports, misc, h, out);
+	}
+	h = fg_flow_hash(p, ports, misc);
+	idx = h & (FG_FLOW_BUCKETS - 1);
+	b = bpf_map_lookup_elem(&fg_flows, &idx);
+	if (b) {
+		for (way = 0; way < 2; way++) {
+			e = &b->e[way];
+			if (e->val.epoch == epoch && fg_flow_match(&e->key, p, ports, misc)) {
+				if (b->mru != way)
+					b->mru = way;
+				*out = e->val;
+				return 1;
+			}
+		}
+	}
+	fg_flow_classify(p, slot, epoch, out);
+	if (b) {
+		__u32 *x;
+
+		way = b->mru ? 0 : 1; /* the entry used less recently */
+		e = &b->e[way];
+		x = (__u32 *)&e->key;
+		/* Epoch last: a reader on this CPU either misses or sees the
+		 * whole entry. */
+		e->val.epoch = 0;
+		asm volatile("" ::: "memory");
+		__builtin_memcpy(e->key.src, p->src, 16);
+		__builtin_memcpy(e->key.dst, p->dst, 16);
+		x[8] = p->ifindex;
+		x[9] = ports;
+		x[10] = misc;
+		e->val.rule = out->rule;
+		e->val.stat_slot = out->stat_slot;
+		e->val.action = out->action;
+		e->val.rule_flags = out->rule_flags;
+		asm volatile("" ::: "memory");
+		e->val.epoch = epoch;
+		b->mru = way;
+	}
+	return 2;
+}
+
+/* Events cost a ring buffer record: at most FG_EVENT_RATE per CPU per
+ * window; the rest is counted. Checked inline, before any call. */
+static __always_inline bool fg_event_budget(void)
+{
+	struct fg_evbudget *b;
+	__u32 zero = 0;
+	__u64 *supp, w;
+
+	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
+	if (!b)
+		return false;
+	w = bpf_ktime_get_coarse_ns() >> FG_EVENT_WINDOW_SHIFT;
+	if (b->window != w) {
+		b->window = w;
+		b->sent = 0;
+	}
+	if (b->sent < FG_EVENT_RATE) {
+		b->sent++;
+		return true;
+	}
+	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
+	if (supp)
+		*supp += 1;
+	return false;
 }
 
 /* The one exit: counters, events, XDP action. */
@@ -208,7 +369,7 @@ static __always_inline int fg_finish(struct xdp_md *ctx, const struct fg_pkt *p,
 		fg_count(&fg_rule_stats, v->stat_slot, p->pkt_len);
 	if (drop)
 		fg_count(&fg_drop_stats, v->reason, p->pkt_len);
-	if (drop || v->action == FG_ACT_LOG)
+	if ((drop || v->action == FG_ACT_LOG) && fg_event_budget())
 		fg_event_xdp(ctx, p, drop ? FG_EV_DROP : FG_EV_LOG, v->reason,
 			     v->counted ? v->stat_slot : FG_SLOT_DEFAULT);
 	return drop ? XDP_DROP : XDP_PASS;
@@ -224,7 +385,6 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	struct fg_ct_ref ct = {};
 	struct fg_flow_val fv = {};
 	struct fg_heap_hdr *cfg;
-	void *heap = NULL;
 	__u64 now = 0;
 	__u32 slot;
 	int reason;
@@ -251,7 +411,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 
 	/* One read of the active slot per packet: every table below comes
 	 * from that generation. */
-	cfg = fg_generation(&slot, &heap);
+	cfg = fg_generation(&slot);
 	if (!cfg)
 		return XDP_PASS;
 
@@ -287,14 +447,15 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	}
 
 	fv.rule = FG_NO_RULE;
-	fg_flow_verdict(p, slot, &fv);
+	fg_flow_verdict(p, slot, cfg->epoch, cfg->flags, &fv);
 	if (fv.rule != FG_NO_RULE) {
 		v.action = fv.action;
 		v.reason = FG_R_RULE;
 		v.stat_slot = fv.stat_slot;
 		v.counted = 1;
 		if ((fv.rule_flags & FG_RULE_F_RATE) && v.action != FG_ACT_DROP) {
-			struct fg_rule *rule = fg_rule_at(heap, cfg, fv.rule);
+			void *heap = fg_heap_of(slot);
+			struct fg_rule *rule = heap ? fg_rule_at(heap, cfg, fv.rule) : NULL;
 
 			if (!now)
 				now = bpf_ktime_get_ns();
@@ -334,10 +495,9 @@ int fg_tc_egress(struct __sk_buff *skb)
 	struct fg_ct_ref ct = {};
 	struct fg_pkt p = {};
 	struct fg_heap_hdr *cfg;
-	void *heap;
 	__u32 slot;
 
-	cfg = fg_generation(&slot, &heap);
+	cfg = fg_generation(&slot);
 	if (!cfg || !(cfg->flags & FG_GEN_F_CT))
 		return TC_ACT_OK;
 	/* Headers may sit in paged data on egress: pull what we parse. */

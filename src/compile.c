@@ -48,17 +48,29 @@ struct u32vec {
 	size_t n, cap;
 };
 
+/* Make room for `need` elements of `size` bytes in *v (capacity *cap),
+ * doubling; the one growth policy of every array here. */
+static int grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	void **pv = v, *nv;
+	size_t c = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	nv = realloc(*pv, c * size);
+	if (!nv)
+		return -ENOMEM;
+	*pv = nv;
+	*cap = c;
+	return 0;
+}
+
 static int vec_push(struct u32vec *a, uint32_t x)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		uint32_t *nv = realloc(a->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		a->v = nv;
-		a->cap = cap;
-	}
+	if (grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
+		return -ENOMEM;
 	a->v[a->n++] = x;
 	return 0;
 }
@@ -141,15 +153,8 @@ static int cons_get(struct cons *cs, uint64_t setmask, const uint32_t *l,
 	}
 	if (cs->pool.n + n > FG_MAX_LIST_ENTS)
 		return -E2BIG;
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 1024;
-		struct cclass *nc = realloc(cs->c, cap * sizeof(*nc));
-
-		if (!nc)
-			return -ENOMEM;
-		cs->c = nc;
-		cs->cap = cap;
-	}
+	if (grow(&cs->c, &cs->cap, cs->n + 1, sizeof(*cs->c)))
+		return -ENOMEM;
 	c = &cs->c[cs->n];
 	c->setmask = setmask;
 	c->hash = h;
@@ -192,15 +197,8 @@ static uint32_t ifindex_of(struct ctx *c, const char *name)
 
 static int xent_push(struct ctx *c, const struct xent *x)
 {
-	if (c->nx == c->capx) {
-		size_t cap = c->capx ? c->capx * 2 : 1024;
-		struct xent *n = realloc(c->x, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		c->x = n;
-		c->capx = cap;
-	}
+	if (grow(&c->x, &c->capx, c->nx + 1, sizeof(*c->x)))
+		return -ENOMEM;
 	c->x[c->nx++] = *x;
 	return 0;
 }
@@ -800,28 +798,14 @@ out:
 static int item_add(struct itemset *s, const struct fg_cidr *c, uint64_t setbits,
 		    int64_t ent)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct item *n = realloc(s->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->v = n;
-		s->cap = cap;
-	}
+	if (grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return -ENOMEM;
 	memset(&s->v[s->n], 0, sizeof(s->v[0]));
 	pfx_from_cidr(&s->v[s->n].p, c);
 	s->v[s->n].setbits = setbits;
 	if (ent >= 0) {
-		if (s->npairs == s->cappairs) {
-			size_t cap = s->cappairs ? s->cappairs * 2 : 1024;
-			struct pair *n = realloc(s->pairs, cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			s->pairs = n;
-			s->cappairs = cap;
-		}
+		if (grow(&s->pairs, &s->cappairs, s->npairs + 1, sizeof(*s->pairs)))
+			return -ENOMEM;
 		/* item index resolved after sorting: keep the prefix's
 		 * position for now */
 		s->pairs[s->npairs].item = s->n;
@@ -867,16 +851,7 @@ static size_t merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
 /* Growable scratch list. */
 static int buf_need(uint32_t **buf, size_t *cap, size_t n)
 {
-	uint32_t *nb;
-
-	if (n <= *cap)
-		return 0;
-	nb = realloc(*buf, 2 * n * sizeof(*nb));
-	if (!nb)
-		return -ENOMEM;
-	*buf = nb;
-	*cap = 2 * n;
-	return 0;
+	return grow(buf, cap, n, sizeof(**buf));
 }
 
 /* (direct list id, set mask) -> class id, so the million CIDRs of one set
@@ -1233,15 +1208,8 @@ static int ivl_emit(struct ivls *b, uint64_t at, uint32_t cls)
 	}
 	if (b->n && b->v[b->n - 1].cls == cls)
 		return 0;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		struct ivl *n = realloc(b->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		b->v = n;
-		b->cap = cap;
-	}
+	if (grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v)))
+		return -ENOMEM;
 	b->v[b->n].start = at;
 	b->v[b->n].cls = cls;
 	b->n++;
@@ -1303,18 +1271,8 @@ static int64_t v4_alloc(struct v4build *vb, size_t nslots)
 {
 	size_t at = vb->n;
 
-	if (vb->n + nslots > vb->cap) {
-		size_t cap = vb->cap ? vb->cap : 8192;
-		struct fg_heap_slot *n;
-
-		while (cap < vb->n + nslots)
-			cap *= 2;
-		n = realloc(vb->s, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		vb->s = n;
-		vb->cap = cap;
-	}
+	if (grow(&vb->s, &vb->cap, vb->n + nslots, sizeof(*vb->s)))
+		return -ENOMEM;
 	memset(vb->s + at, 0, nslots * sizeof(*vb->s));
 	vb->n += nslots;
 	return at;

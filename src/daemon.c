@@ -2019,7 +2019,7 @@ static json_t *stats_ifaces(struct daemon *d)
 	for (i = 0; i < d->nifs; i++) {
 		unsigned idx = if_nametoindex(d->ifs[i].name);
 
-		if (!idx || dp_counter(d->dp, fd, idx, &c))
+		if (!idx || dp_counter(d->dp, fd, FG_IF_SLOT(idx), &c))
 			memset(&c, 0, sizeof(c));
 		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:I}", "name", d->ifs[i].name,
 						   "mode", d->ifs[i].native ? "native" : "generic",

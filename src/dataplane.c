@@ -236,6 +236,10 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		pr_err("cannot open the BPF object: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* the IPv4 flow cache has a region per CPU */
+	if ((err = bpf_map__set_max_entries(dp->skel->maps.fg_flows4,
+					    FG_FLOW4_BUCKETS * dp->ncpus)))
+		goto fail;
 	if (o && o->pin_root) {
 		char links[PATH_MAX + 8];
 

@@ -87,18 +87,26 @@ static __always_inline void *fg_heap_at(void *heap, __u32 idx)
 	return bpf_map_lookup_elem(heap, &idx);
 }
 
+/* Element idx (of n) of a table packed `per` to a slot from slot `base`. */
+static __always_inline void *fg_heap_elem(void *heap, __u32 base, __u32 idx,
+					  __u32 n, __u32 per, __u32 size)
+{
+	__u8 *slot;
+
+	if (idx >= n)
+		return NULL;
+	slot = fg_heap_at(heap, base + idx / per);
+	if (!slot)
+		return NULL;
+	return slot + (idx & (per - 1)) * size;
+}
+
 static __always_inline struct fg_class *fg_class_at(void *heap,
 						    const struct fg_heap_hdr *h,
 						    __u32 id)
 {
-	struct fg_class *c;
-
-	if (id >= h->nclasses)
-		return NULL;
-	c = fg_heap_at(heap, h->class_base + id / FG_HEAP_CLASSES_PER_SLOT);
-	if (!c)
-		return NULL;
-	return c + (id & (FG_HEAP_CLASSES_PER_SLOT - 1));
+	return fg_heap_elem(heap, h->class_base, id, h->nclasses,
+			    FG_HEAP_CLASSES_PER_SLOT, sizeof(struct fg_class));
 }
 
 static long fg_walk_cb(__u32 i, void *arg)

@@ -2,38 +2,27 @@
 /*
  * Events to the daemon through the fg_events ring buffer: drops and `log`
  * matches, with the first FG_EVENT_SNAP bytes of the frame for pcap.
- * A per-CPU token bucket (FG_EVENT_RATE/s, burst FG_EVENT_BURST) keeps a
- * flood from flooding the log; what it holds back is counted in
+ * A per-CPU budget (FG_EVENT_RATE per ~1 s window of the coarse clock)
+ * keeps a flood from flooding the log; what it holds back is counted in
  * fg_ev_suppressed and reported with the next event sent.
  */
 #ifndef FG_EVENTS_BPF_H
 #define FG_EVENTS_BPF_H
 
-/*
- * A global function (verified once, not at each of the pipeline's exits).
- * The budget runs on the coarse clock: millisecond resolution is plenty
- * for a per-second budget and costs less on every dropped packet.
- */
+/* A global function (verified once, not at each of the pipeline's exits);
+ * the caller has taken the event from the budget (fg_event_budget). */
 __noinline int fg_event_xdp(struct xdp_md *ctx, const struct fg_pkt *p,
 			    __u32 type, __u32 reason, __u32 stat_slot)
 {
 	__u32 zero = 0, cap;
-	struct fg_evbudget *b;
 	struct fg_event *e;
-	__u64 *supp, now;
+	__u64 *supp;
 
 	if (!p)
 		return 0;
-	now = bpf_ktime_get_coarse_ns();
-	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
 	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
-	if (!b || !supp)
+	if (!supp)
 		return 0;
-	if (!fg_bucket_take(&b->last_ns, &b->tokens_milli, FG_EVENT_RATE,
-			    FG_EVENT_BURST, now)) {
-		*supp += 1;
-		return 0;
-	}
 	e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 	if (!e) {
 		*supp += 1;

@@ -95,20 +95,30 @@ struct {
 	__type(value, struct fg_counter);
 } fg_drop_stats SEC(".maps");
 
-/* Per-interface frames seen by the ingress hook, keyed by ifindex. */
+/* Per-interface frames seen by the ingress hook, at FG_IF_SLOT(ifindex):
+ * an array, so counting costs no hash lookup. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, FG_MAX_IFACES);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_IF_SLOTS);
 	__type(key, __u32);
 	__type(value, struct fg_counter);
 } fg_if_stats SEC(".maps");
 
+/* The IPv4 flow cache (abi.h): max_entries is set at load to
+ * FG_FLOW4_BUCKETS x possible CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FG_FLOW_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct fg_flow_key);
-	__type(value, struct fg_flow_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_FLOW4_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct fg_flow4_bucket);
+} fg_flows4 SEC(".maps");
+
+/* The IPv6 flow cache (abi.h): per CPU, 2-way set-associative. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_FLOW_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct fg_flow_bucket);
 } fg_flows SEC(".maps");
 
 struct {

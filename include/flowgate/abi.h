@@ -60,24 +60,28 @@
 #ifndef FG_RATE_MAX
 #define FG_RATE_MAX 262144
 #endif
-/* Per-flow verdict cache entries (LRU; keyed by flow, valid for one
- * generation). */
-#ifndef FG_FLOW_MAX
-#define FG_FLOW_MAX 262144
+/* Per-flow verdict cache, buckets per CPU (powers of two), 2 entries
+ * each: IPv4 buckets are one 64-byte cache line. */
+#ifndef FG_FLOW4_BUCKETS
+#define FG_FLOW4_BUCKETS 32768
 #endif
+#ifndef FG_FLOW_BUCKETS
+#define FG_FLOW_BUCKETS 8192
+#endif
+/* Per-interface counters: a per-CPU array indexed by FG_IF_SLOT(ifindex). */
+#define FG_IF_SLOTS 65536
+#define FG_IF_SLOT(ifindex) ((ifindex) & (FG_IF_SLOTS - 1))
 /* Event ring buffer size in bytes (power of two). */
 #ifndef FG_EVENTS_BYTES
 #define FG_EVENTS_BYTES (4 * 1024 * 1024)
 #endif
 /* Bytes of the packet copied into a drop/log event (for pcap). */
 #define FG_EVENT_SNAP 128
-/* Datapath event budget per CPU: burst and refill per second. */
-#ifndef FG_EVENT_BURST
-#define FG_EVENT_BURST 200
-#endif
+/* Datapath event budget: events per CPU per ~1 s window (2^30 ns). */
 #ifndef FG_EVENT_RATE
 #define FG_EVENT_RATE 1000
 #endif
+#define FG_EVENT_WINDOW_SHIFT 30
 /* Fragment verdict lifetime (RFC 791 reassembly timeout order). */
 #define FG_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
 
@@ -445,26 +449,62 @@ struct fg_frag_val {
 /*
  * Per-flow verdict cache: the classifier's answer for a flow, valid while
  * the install it was computed in runs (any apply or set change, or a
- * revert, invalidates every entry at once). The key holds every
- * field a rule can match: TCP flags and conntrack state only when the
- * generation has rules on them (FG_GEN_F_TCPF / FG_GEN_F_CT), else 0.
+ * revert, invalidates every entry at once). The key holds every field a
+ * rule can match: TCP flags and conntrack state only when the generation
+ * has rules on them (FG_GEN_F_TCPF / FG_GEN_F_CT), else 0.
+ *
+ * The cache is a per-CPU, 2-way set-associative array (fg_flows): a flow
+ * hashes to one bucket of two entries; a new flow replaces the one used
+ * less recently (so two colliding flows do not evict each other). No
+ * locks, no cache line shared between CPUs on the hot path.
  */
 struct fg_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
 	__u32 ifindex;
-	__u16 sport, dport;
+	__u16 sport, dport; /* host order, 0 unless TCP/UDP */
 	__u8 family, proto, tcp_flags, ct_state;
 };
 
 struct fg_flow_val {
-	__u64 epoch;     /* fg_heap_hdr.epoch it was computed in */
+	__u32 epoch;     /* fg_heap_hdr.epoch it was computed in; 0 = empty */
 	__u32 rule;      /* rule index, or 0xffffffff: no rule matched */
 	__u32 stat_slot;
 	__u8 action;
 	__u8 rule_flags;
 	__u16 pad0;
-	__u32 pad1;
+};
+
+struct fg_flow_ent {
+	struct fg_flow_key key;
+	struct fg_flow_val val;
+};
+
+struct fg_flow_bucket {
+	struct fg_flow_ent e[2];
+	__u32 mru; /* entry used last */
+	__u32 pad0;
+};
+
+/*
+ * The IPv4 cache's compact entry (32 bytes, two to a cache line). It is a
+ * plain array, CPU c owning buckets [c * FG_FLOW4_BUCKETS, ...), so every
+ * bucket is one aligned line and no CPU writes another's.
+ */
+struct fg_flow4_ent {
+	__be32 src, dst;
+	__u32 ifindex;
+	__u32 ports;   /* sport | dport << 16, 0 unless TCP/UDP */
+	__u32 misc;    /* proto | tcp_flags << 8 | ct_state << 16 (see abi) */
+	__u32 epoch;   /* 0 = empty */
+	__u32 rule;    /* FG_FLOW4_RULE | action << 24 | rule_flags << 28 */
+	__u32 stat_slot;
+};
+
+#define FG_FLOW4_RULE 0x00ffffffu /* FG_FLOW4_RULE itself: no rule */
+
+struct fg_flow4_bucket {
+	struct fg_flow4_ent e[2];
 };
 
 /* fg_runtime[0]: runtime knobs the daemon maintains. */
@@ -486,10 +526,11 @@ struct fg_rate_val {
 	__u64 tokens_milli; /* tokens x 1000 */
 };
 
-/* Event budget state per CPU (fg_evbudget). */
+/* Event budget per CPU (fg_evbudget): at most FG_EVENT_RATE events in
+ * each window of 2^30 ns (about a second) of the coarse clock. */
 struct fg_evbudget {
-	__u64 last_ns;
-	__u64 tokens_milli;
+	__u64 window;
+	__u64 sent;
 };
 
 /* ---- events (ring buffer fg_events) ----------------------------------- */

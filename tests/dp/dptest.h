@@ -263,14 +263,16 @@ static inline int dpt_event_budget_reset(struct dp *dp)
 #define DPT_MAX_EVENTS 256
 struct dpt_events {
 	struct ring_buffer *rb;
-	struct fg_event ev[DPT_MAX_EVENTS];
-	int n;
+	struct fg_event ev[DPT_MAX_EVENTS]; /* the first DPT_MAX_EVENTS read */
+	int n;    /* stored in ev[] */
+	int seen; /* read, stored or not */
 };
 
 static inline int dpt_event_cb(void *ctx, void *data, size_t len)
 {
 	struct dpt_events *e = ctx;
 
+	e->seen++;
 	if (e->n < DPT_MAX_EVENTS && len >= sizeof(struct fg_event))
 		memcpy(&e->ev[e->n++], data, sizeof(struct fg_event));
 	return 0;
@@ -283,12 +285,13 @@ static inline int dpt_events_open(struct dp *dp, struct dpt_events *e)
 	return e->rb ? 0 : -errno;
 }
 
-/* Forget what was read, then read what the ring holds now; the count. */
+/* Forget what was read, then read what the ring holds now; how many. */
 static inline int dpt_events_read(struct dpt_events *e)
 {
 	e->n = 0;
+	e->seen = 0;
 	ring_buffer__consume(e->rb);
-	return e->n;
+	return e->seen;
 }
 
 static inline void dpt_events_close(struct dpt_events *e)

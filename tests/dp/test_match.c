@@ -821,7 +821,7 @@ static void test_ifaces(void)
 	p = policy(r, N(r), FG_ACT_DROP);
 	for (i = 0; i < 3; i++) {
 		idx[i] = if_nametoindex(ifnames[i]);
-		before[i] = dpt_counter(dp, "fg_if_stats", idx[i]);
+		before[i] = dpt_counter(dp, "fg_if_stats", FG_IF_SLOT(idx[i]));
 		if (before[i].packets == (uint64_t)-1)
 			before[i].packets = before[i].bytes = 0; /* not seen yet */
 	}
@@ -831,7 +831,7 @@ static void test_ifaces(void)
 	for (i = 0; i < 3; i++) {
 		uint64_t want = i == 0 ? 3 : i == 1 ? 2 : 3;
 
-		after[i] = dpt_counter(dp, "fg_if_stats", idx[i]);
+		after[i] = dpt_counter(dp, "fg_if_stats", FG_IF_SLOT(idx[i]));
 		ASSERT_EQ(after[i].packets - before[i].packets, want, ifnames[i]);
 	}
 }
@@ -1003,18 +1003,28 @@ static void test_actions_and_events(void)
 	dpt_events_close(&ev);
 }
 
-/* The event budget (FG_EVENT_BURST per CPU, then FG_EVENT_RATE/s): a
- * burst of drops sends at most the burst and counts the rest as
- * suppressed; the next event sent reports them. Runs pinned to one CPU. */
+/* The coarse clock the datapath's event budget runs on. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The event budget (FG_EVENT_RATE per CPU per window of 2^30 ns of the
+ * coarse clock): a burst of drops sends at most the budget and counts the
+ * rest as suppressed; the first event of the next window reports them.
+ * Runs pinned to one CPU. */
 static void test_event_budget(void)
 {
-	enum { NDROPS = FG_EVENT_BURST + 100 };
+	enum { NDROPS = FG_EVENT_RATE + 100 };
 	struct fg_rule_spec r[1];
 	struct dpt_events ev;
 	struct policy p;
 	struct pkt_spec s;
 	cpu_set_t cpus, old;
-	uint64_t supp_sum = 0, *supp, t0, slack;
+	uint64_t supp_sum = 0, *supp, w0, w1;
 	int i, n, ncpu = libbpf_num_possible_cpus();
 	uint32_t zero = 0;
 	size_t len;
@@ -1033,24 +1043,24 @@ static void test_event_budget(void)
 	dpt_event_budget_reset(dp);
 	dpt_events_read(&ev);
 	len = tp_build(&t, &s);
-	t0 = dpt_now_ns();
+	w0 = coarse_ns() >> FG_EVENT_WINDOW_SHIFT;
 	for (i = 0; i < NDROPS; i++)
 		dpt_run(dp, buf, len, 0, 1);
-	/* refill meanwhile: FG_EVENT_RATE/s over the loop, plus one tick of
-	 * the coarse clock the budget runs on (up to 10 ms) */
-	slack = ((dpt_now_ns() - t0) / 1000000 + 10) * FG_EVENT_RATE / 1000 + 1;
+	w1 = coarse_ns() >> FG_EVENT_WINDOW_SHIFT;
 	n = dpt_events_read(&ev);
-	ASSERT_GE(n, FG_EVENT_BURST, "events sent: at least the burst");
-	ASSERT_TRUE(n <= FG_EVENT_BURST + (int)slack && n < NDROPS,
-		    "events sent: the burst and what refilled, not every drop");
+	if (w0 == w1) /* one window: exactly the budget */
+		ASSERT_EQ(n, FG_EVENT_RATE, "events sent in one window");
+	else
+		ASSERT_TRUE(n >= FG_EVENT_RATE && n <= NDROPS, "events sent over two windows");
 	bpf_map_lookup_elem(dp_map_fd(dp, "fg_ev_suppressed"), &zero, supp);
 	for (i = 0; i < ncpu; i++)
 		supp_sum += supp[i];
 	ASSERT_EQ(supp_sum, NDROPS - n, "suppressed = drops - events");
-	/* after a refill the next event carries the suppressed count */
-	usleep(20000);
+	/* the first event of the next window carries the suppressed count */
+	while ((coarse_ns() >> FG_EVENT_WINDOW_SHIFT) == w1)
+		usleep(10000);
 	dpt_run(dp, buf, len, 0, 1);
-	if (ASSERT_EQ(dpt_events_read(&ev), 1, "event after refill"))
+	if (ASSERT_EQ(dpt_events_read(&ev), 1, "event in the next window"))
 		ASSERT_EQ(ev.ev[0].suppressed, NDROPS - n, "event reports the suppressed");
 	sched_setaffinity(0, sizeof(old), &old);
 	free(supp);
