@@ -15,13 +15,15 @@ rc=0
 bench/throughput.sh --out "$RESULTS/throughput-$STAMP.md" "$@" || rc=1
 
 # 2. Per-packet cost in ns with BPF_PROG_TEST_RUN against the rule count
-#    (DESIGN.md section 6, first target). The datapath engineer adds
-#    bench/nsperpkt.c; ClassBench inputs come from bench/classbench2policy.py.
+#    (DESIGN.md section 6, first target): bench/nsperpkt.c.
 if [ -x "$BUILD/bench/nsperpkt" ]; then
 	"$BUILD/bench/nsperpkt" | tee "$RESULTS/nsperpkt-$STAMP.md" || rc=1
 else
 	echo "nsperpkt: not built yet ($BUILD/bench/nsperpkt missing); skipping"
 fi
+
+# 3. Apply latency through the daemon: 100k rules, a 1M-entry set.
+bench/apply.sh | tee "$RESULTS/apply-$STAMP.md" || rc=1
 
 echo
 echo "Results: $RESULTS/*-$STAMP.md (record them in bench/RESULTS.md)"
