@@ -481,7 +481,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		fg_frag_remember(p, v.action, v.reason, v.stat_slot, now);
 	}
 	if ((cfg->flags & FG_GEN_F_CT) && v.action != FG_ACT_DROP)
-		fg_ct_commit(p, &ct);
+		fg_ct_commit(p, &ct, 0);
 	return fg_finish(ctx, p, &v, now);
 }
 
@@ -508,6 +508,6 @@ int fg_tc_egress(struct __sk_buff *skb)
 	    (p.flags & FG_PKT_FRAG_LATER))
 		return TC_ACT_OK;
 	fg_ct_state(&p, &ct);
-	fg_ct_commit(&p, &ct);
+	fg_ct_commit(&p, &ct, 1);
 	return TC_ACT_OK;
 }

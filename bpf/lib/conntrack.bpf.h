@@ -147,7 +147,14 @@ static __always_inline void fg_ct_touch(struct fg_ct_val *v,
  * Record a packet that is allowed through (ingress) or sent (egress).
  * New flows start in fg_ct_new; the first reply promotes them to fg_ct.
  */
-__noinline int fg_ct_commit(const struct fg_pkt *p, struct fg_ct_ref *r)
+/*
+ * `loose` (egress): an outbound TCP packet of a flow not tracked yet opens
+ * it even without a SYN, as Linux's nf_conntrack_tcp_loose does, so that
+ * connections already open when a policy starts using `state` get their
+ * replies as established. Ingress stays strict: only a SYN opens a TCP
+ * flow there, so inbound junk cannot pose as established.
+ */
+__noinline int fg_ct_commit(const struct fg_pkt *p, struct fg_ct_ref *r, __u32 loose)
 {
 	struct fg_ct_val *v, nv = {};
 	__u64 now;
@@ -180,10 +187,12 @@ __noinline int fg_ct_commit(const struct fg_pkt *p, struct fg_ct_ref *r)
 		bpf_map_delete_elem(&fg_ct_new, &r->key);
 		return 0;
 	}
-	/* Only a SYN opens a TCP flow; other protocols open on any packet. */
+	/* Only a SYN opens a TCP flow (or, loose, any packet but a RST);
+	 * other protocols open on any packet. */
 	if (p->proto == IPPROTO_TCP &&
 	    (!(p->flags & FG_PKT_L4) ||
-	     (p->tcp_flags & (FG_TCP_SYN | FG_TCP_ACK | FG_TCP_RST)) != FG_TCP_SYN))
+	     (loose ? (p->tcp_flags & FG_TCP_RST)
+		    : (p->tcp_flags & (FG_TCP_SYN | FG_TCP_ACK | FG_TCP_RST)) != FG_TCP_SYN)))
 		return 0;
 	nv.flags = r->src_is_a ? FG_CTF_ORIG_IS_A : 0;
 	nv.state = p->proto == IPPROTO_TCP   ? FG_CTS_SYN_SENT

@@ -344,12 +344,21 @@ static void test_tracking_scope(void)
 	ASSERT_EQ(dpt_run(dp, buf, len, 0, 1), XDP_DROP_, "inbound ssh syn dropped");
 	ASSERT_EQ(ct_get("fg_ct_new", &in_ssh, &v), -ENOENT, "dropped syn not tracked");
 	ASSERT_EQ(ct_count("fg_ct_new"), 1, "one half-open flow");
-	/* non-SYN TCP opens nothing */
+	/* Ingress: only a SYN opens a TCP flow. */
 	ct_clear();
-	out(&tcp4, FG_TCP_ACK);
-	out(&tcp4, FG_TCP_SYN | FG_TCP_ACK);
+	len = frame(&in_web, false, FG_TCP_ACK);
+	ASSERT_EQ(dpt_run(dp, buf, len, 0, 1), XDP_PASS_, "inbound web ack allowed");
+	ASSERT_EQ(ct_count("fg_ct_new") + ct_count("fg_ct"), 0, "inbound ack opens nothing");
+	/* Egress picks flows up loosely (nf_conntrack_tcp_loose): any
+	 * packet but a RST opens one, so connections already open when a
+	 * policy starts using `state` keep their replies. */
 	out(&tcp4, FG_TCP_SYN | FG_TCP_RST);
-	ASSERT_EQ(ct_count("fg_ct_new") + ct_count("fg_ct"), 0, "ack, syn-ack, syn+rst: nothing");
+	out(&tcp4, FG_TCP_RST | FG_TCP_ACK);
+	ASSERT_EQ(ct_count("fg_ct_new") + ct_count("fg_ct"), 0, "outbound rst opens nothing");
+	out(&tcp4, FG_TCP_ACK);
+	ASSERT_EQ(ct_count("fg_ct_new"), 1, "outbound ack opens the flow");
+	ASSERT_EQ(in_reply(&tcp4, FG_TCP_ACK), XDP_PASS_, "its reply is established");
+	ASSERT_EQ(ct_count("fg_ct"), 1, "and promoted");
 }
 
 /* The ABI (include/flowgate/abi.h, struct fg_ct_key) says the key's ports

@@ -169,9 +169,16 @@ static void test_tcp_reply_is_established(void)
 		 T("198.51.100.8", 443, "192.0.2.1", 40000, SYNACK), DROP),
 	    RECV("same ports, udp", U("198.51.100.7", 443, "192.0.2.1", 40000), DROP),
 	    RECV("unsolicited ack", T("198.51.100.9", 80, "192.0.2.1", 40000, ACK), DROP),
-	    /* a SYN-ACK sent out (not a SYN) opens nothing */
-	    SENT("syn-ack sent unsolicited", T("192.0.2.1", 41000, "198.51.100.7", 1234, SYNACK)),
-	    RECV("ack back to it", T("198.51.100.7", 1234, "192.0.2.1", 41000, ACK), DROP),
+	    /* egress picks flows up loosely (nf_conntrack_tcp_loose): a
+	     * SYN-ACK sent out for a connection not tracked yet (opened
+	     * before `state` rules existed) opens it, and its peer's ACK
+	     * is established */
+	    SENT("syn-ack sent, connection not tracked yet",
+		 T("192.0.2.1", 41000, "198.51.100.7", 1234, SYNACK)),
+	    RECV("ack back to it", T("198.51.100.7", 1234, "192.0.2.1", 41000, ACK), PASS(S_EST)),
+	    /* but an outbound RST opens nothing */
+	    SENT("rst sent", T("192.0.2.1", 41001, "198.51.100.7", 1234, FG_TCP_RST)),
+	    RECV("ack back to the rst", T("198.51.100.7", 1234, "192.0.2.1", 41001, ACK), DROP),
 	};
 
 	if (install())
