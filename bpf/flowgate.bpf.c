@@ -186,12 +186,6 @@ static __always_inline bool fg_flow_match(const struct fg_flow_key *k,
 	return !d;
 }
 
-/*
- * The classifier's answer for this packet's flow, into *out: from the flow
- * cache when it was computed in the running install (epoch), else
- * classified now and cached. A collision or a failed lookup only costs
- * speed, never the verdict. A global function, verified once.
- */
 /* Classify a packet the cache could not answer; fills *out. */
 static __always_inline void fg_flow_classify(const struct fg_pkt *p, __u32 slot,
 					     __u32 epoch, struct fg_flow_val *out)
@@ -267,6 +261,12 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
 	return 2;
 }
 
+/*
+ * The classifier's answer for this packet's flow, into *out: from the flow
+ * cache when it was computed in the running install (epoch), else
+ * classified now and cached. A collision or a failed lookup only costs
+ * speed, never the verdict. A global function, verified once.
+ */
 __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
 			       __u32 flags, struct fg_flow_val *out)
 {
@@ -487,7 +487,9 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 
 /*
  * Egress: remember outbound flows so that replies match `state:
- * established` on ingress. Never drops.
+ * established` on ingress. Never drops, and always answers TC_ACT_UNSPEC
+ * (tcx's "next"): TC_ACT_OK would end the tcx chain and skip the
+ * operator's own egress filters (clsact) and later tcx programs.
  */
 SEC("tc")
 int fg_tc_egress(struct __sk_buff *skb)
@@ -499,15 +501,15 @@ int fg_tc_egress(struct __sk_buff *skb)
 
 	cfg = fg_generation(&slot);
 	if (!cfg || !(cfg->flags & FG_GEN_F_CT))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	/* Headers may sit in paged data on egress: pull what we parse. */
 	bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
 	p.ifindex = skb->ifindex;
 	p.pkt_len = skb->len;
 	if (fg_parse_skb(skb, &p) != FG_R_NONE || p.family == FG_FAM_NONE ||
 	    (p.flags & FG_PKT_FRAG_LATER))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	fg_ct_state(&p, &ct);
 	fg_ct_commit(&p, &ct, 1);
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }

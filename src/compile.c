@@ -9,10 +9,12 @@
  *    (a wide prefix is copied under every narrower prefix inside it) and how
  *    long the list it joins already is.
  * 3. Build classes per field: for addresses, every indexed prefix (and
- *    every CIDR of a referenced set) becomes an LPM entry whose class holds
- *    the entries indexed on it or on any enclosing prefix, plus the bits of
- *    the sets containing it; for ports, every elementary port interval gets
- *    the class of the entries whose range covers it. Identical classes are
+ *    every CIDR of a referenced set) contributes the entries indexed on it
+ *    and the set bits to every address it covers; each elementary interval
+ *    of the address space gets the class of its longest covering prefix
+ *    (IPv4: a 16-bit root table and bucket trees in the heap; IPv6: LPM
+ *    trie entries); for ports, every elementary port interval gets the
+ *    class of the entries whose range covers it. Identical classes are
  *    shared (hash-consed).
  */
 #include <errno.h>
@@ -31,8 +33,11 @@
 #define F_WILD 4
 #define NFIELDS 5
 
-/* Upper bound on entries across all class lists (memory: 60 B each). */
-#define FG_MAX_LIST_ENTS (8u << 20)
+/* Upper bound on entries across all class lists (memory: 64 B each). It
+ * also bounds one list's length, which bpf_loop must be able to walk. */
+#define FG_MAX_LIST_ENTS (4u << 20)
+#define FG_BPF_MAX_LOOPS (8u << 20) /* the kernel's BPF_MAX_LOOPS */
+_Static_assert(FG_MAX_LIST_ENTS <= FG_BPF_MAX_LOOPS, "a list longer than bpf_loop walks");
 /* Upper bound on entries one rule may expand into. */
 #define FG_MAX_EXPAND (1u << 20)
 
@@ -182,8 +187,7 @@ struct ctx {
 	const struct compile_opts *o;
 	struct xent *x;
 	size_t nx, capx;
-	int set_bit[1024]; /* policy set index -> bit, -1 unused */
-	int *set_bits;     /* same, sized for p->nsets */
+	int *set_bits;     /* policy set index -> bit, -1 unused */
 	char *err;
 	size_t errlen;
 };
@@ -197,6 +201,14 @@ static uint32_t ifindex_of(struct ctx *c, const char *name)
 
 static int xent_push(struct ctx *c, const struct xent *x)
 {
+	/* every entry lands in at least one class list: past the list cap
+	 * the policy cannot be installed, so stop before using the memory */
+	if (c->nx >= FG_MAX_LIST_ENTS) {
+		snprintf(c->err, c->errlen,
+			 "the rules expand into more than %u entries: use sets instead of long lists",
+			 FG_MAX_LIST_ENTS);
+		return -E2BIG;
+	}
 	if (grow(&c->x, &c->capx, c->nx + 1, sizeof(*c->x)))
 		return -ENOMEM;
 	c->x[c->nx++] = *x;
@@ -260,14 +272,18 @@ static int expand_rule(struct ctx *c, size_t ri)
 	size_t np = r->proto_kind == FG_PROTO_TCPUDP ? 2 : 1;
 	size_t nsp = r->nsports ? r->nsports : 1, ndp = r->ndports ? r->ndports : 1;
 	size_t ni = r->nifaces ? r->nifaces : 1;
-	size_t total = ns * nd * np * nsp * ndp * ni;
-	size_t a, b, pr, sp, dp, ii;
+	size_t total = 1, a, b, pr, sp, dp, ii;
 	int err;
 
+	/* Lists of 65536 items each would wrap a plain product to 0. */
+	if (__builtin_mul_overflow(total, ns, &total) || __builtin_mul_overflow(total, nd, &total) ||
+	    __builtin_mul_overflow(total, np, &total) || __builtin_mul_overflow(total, nsp, &total) ||
+	    __builtin_mul_overflow(total, ndp, &total) || __builtin_mul_overflow(total, ni, &total))
+		total = SIZE_MAX;
 	if (total > FG_MAX_EXPAND) {
 		snprintf(c->err, c->errlen,
-			 "rule %s expands into %zu entries (max %u): use a set instead of long lists",
-			 r->name, total, FG_MAX_EXPAND);
+			 "rule %s expands into more than %u entries (one per combination of its lists): use a set instead of long lists",
+			 r->name, FG_MAX_EXPAND);
 		return -E2BIG;
 	}
 	for (a = 0; a < ns; a++)
@@ -1186,7 +1202,7 @@ out:
 	return err;
 }
 
-/* ---- IPv4 16-8-8 tables --------------------------------------------------- */
+/* ---- IPv4 root table and bucket trees ------------------------------------ */
 
 struct ivl {
 	uint64_t start;

@@ -29,8 +29,8 @@ struct fg_tables {
 	struct fg_ent *ents;           /* class lists, back to back */
 	size_t nents;
 	struct fg_rule *rules;         /* by rule index */
-	/* IPv4 16-8-8 tables, to be placed at heap slot FG_HEAP_V4_BASE:
-	 * src root, dst root (4096 slots each), then buckets and groups. */
+	/* IPv4 tables, to be placed at heap slot FG_HEAP_V4_BASE: src root,
+	 * dst root (4096 slots each), then bucket-tree nodes. */
 	struct fg_heap_slot *v4;
 	size_t nv4;
 	size_t nrules;

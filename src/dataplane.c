@@ -206,6 +206,10 @@ static void migrate_state(struct dp *dp, bool late)
 			pr_warn("%s: carrying state over stopped: %s\n", name, strerror(-n));
 		else if (!late || state_maps[i].counter)
 			pr_info("%s: carried %ld entries over from %s\n", name, n, dp->old_dir);
+		/* counters are added, not copied: drop the old ones at once so
+		 * an interrupted upgrade cannot add them twice */
+		if (late && state_maps[i].counter)
+			unlink(path);
 		close(fd);
 	}
 }
@@ -410,12 +414,14 @@ static int array_fill(int fd, const void *vals, size_t vsize, size_t n)
 	if (!keys)
 		return -ENOMEM;
 	for (i = 0; i < n && !err; i += chunk) {
-		__u32 cnt = n - i < chunk ? n - i : chunk;
+		__u32 want = n - i < chunk ? n - i : chunk, cnt = want;
 
-		for (k = 0; k < cnt; k++)
+		for (k = 0; k < want; k++)
 			keys[k] = i + k;
+		/* On failure cnt says how many went in: write the rest one by
+		 * one (all of them, not just that many). */
 		if (bpf_map_update_batch(fd, keys, (const char *)vals + i * vsize, &cnt, NULL)) {
-			for (k = 0; k < cnt && !err; k++)
+			for (k = cnt < want ? cnt : 0; k < want && !err; k++)
 				if (bpf_map_update_elem(fd, &keys[k],
 							(const char *)vals + (i + k) * vsize, 0))
 					err = -errno;
@@ -619,6 +625,15 @@ static int relink(struct dp *dp, const char *kind, const char *ifname, int prog_
 	if (fd < 0)
 		return -ENOENT;
 	err = bpf_link_update(fd, prog_fd, NULL) ? -errno : 0;
+	if (err == -ENOLINK) {
+		/* the interface went away (and maybe came back) while the pin
+		 * stayed: the link is dead, so forget it and attach afresh */
+		pr_warn("the pinned %s link of %s was severed (interface re-created?); attaching anew\n",
+			kind, ifname);
+		close(fd);
+		unlink(old[0] ? old : path);
+		return -ENOENT;
+	}
 	if (!err && old[0]) {
 		if (bpf_obj_pin(fd, path))
 			err = -errno;

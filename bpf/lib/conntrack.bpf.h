@@ -101,6 +101,11 @@ __noinline int fg_ct_state(const struct fg_pkt *p, struct fg_ct_ref *r)
 		r->reply = fg_ct_is_reply(v, r);
 		return r->reply ? FG_CT_ESTABLISHED : FG_CT_NEW;
 	}
+	/* A TCP segment that cannot open a flow (no SYN, or SYN with ACK or
+	 * RST) and belongs to none: `invalid`. */
+	if (p->proto == IPPROTO_TCP && (p->flags & FG_PKT_L4) &&
+	    (p->tcp_flags & (FG_TCP_SYN | FG_TCP_ACK | FG_TCP_RST)) != FG_TCP_SYN)
+		return FG_CT_INVALID;
 	return FG_CT_NEW;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Fragments. A non-first fragment carries no L4 header, so it takes the
- * verdict its first fragment got, remembered here by (addresses, protocol,
- * id), and is counted on the same rule. A later fragment whose offset would
+ * verdict its first fragment got, remembered here by (addresses, id, and
+ * for IPv4 the protocol), and is counted on the same rule. A later fragment whose offset would
  * overlap the first fragment's L4 header (RFC 1858: rewriting ports after
  * classification) is dropped as frag_overlap.
  */
@@ -16,9 +16,11 @@ static __always_inline void fg_frag_key_make(const struct fg_pkt *p,
 	__builtin_memcpy(k->dst, p->dst, 16);
 	k->id = p->frag_id;
 	k->family = p->family;
-	/* Not p->proto: behind an IPv6 fragment header (then AH, ...) the
-	 * first fragment's walk ends on the L4 protocol, later ones cannot. */
-	k->proto = p->frag_next;
+	/* IPv4 datagrams are (src, dst, protocol, id) (RFC 791); IPv6 ones
+	 * (src, dst, id) alone (RFC 8200), as the kernel reassembles them: a
+	 * later fragment claiming another next header still belongs to the
+	 * first fragment's datagram, and must meet its overlap check. */
+	k->proto = p->family == FG_FAM_V4 ? p->frag_next : 0;
 }
 
 /* First fragment: remember its verdict for the rest, and where its L4

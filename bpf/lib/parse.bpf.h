@@ -271,10 +271,15 @@ static __always_inline int fg_parse_l3(void *ctx, bool xdp, void *data, void *en
 static __always_inline int fg_parse_l4_at(void *data, void *end, struct fg_pkt *pkt,
 					  __u32 l4_off, __u32 l3_end)
 {
-	/* Linear XDP/TC data is far below 16 KiB; the verifier grants packet
-	 * range only while offset + access stays under 64 KiB. */
-	if (l4_off > FG_MAX_L3_OFF || l3_end > FG_MAX_L3_OFF)
+	/* The verifier grants packet range only while offset + access stays
+	 * under 64 KiB, so offsets are bounded. The L4 header starts early in
+	 * any real frame; a datagram may end far beyond 16 KiB (generic XDP
+	 * and TC see GRO/GSO packets of up to 64 KiB), and only serves as the
+	 * L4 header's upper bound, so clamp it rather than refuse. */
+	if (l4_off > FG_MAX_L3_OFF)
 		return FG_R_TRUNCATED;
+	if (l3_end > FG_MAX_L3_OFF)
+		l3_end = FG_MAX_L3_OFF;
 	/* The verifier needs each bound on the register the pointer is made
 	 * from; clang fuses the checks above and drops a plain mask, so mask
 	 * values it cannot see through. */

@@ -556,4 +556,13 @@ struct fg_event {
 /* Stats slot reserved for the default verdict. */
 #define FG_SLOT_DEFAULT 0
 
+/* Limits that hold by arithmetic, checked so that changing one cannot
+ * break another silently. */
+#ifndef __bpf__
+_Static_assert(FG_MAX_RULES < FG_FLOW4_RULE,
+	       "rule indexes must fit the IPv4 flow cache's 24-bit field");
+_Static_assert(FG_V4_MAX_DEPTH >= 5,
+	       "a /16 may hold 65536 intervals: 5 levels of fanout-10 buckets");
+#endif
+
 #endif /* FLOWGATE_ABI_H */

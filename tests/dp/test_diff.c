@@ -8,9 +8,10 @@
  * none for non-IP and neighbour discovery).
  *
  * What the model takes as input but the datapath computes is made to
- * agree: a packet's ct_state is NEW (no conntrack entry) or ESTABLISHED (an
- * fg_ct entry is written for its flow before it runs; RELATED and INVALID,
- * which the datapath never produces, become NEW), and the conntrack maps
+ * agree: a packet's ct_state is ESTABLISHED (an fg_ct entry is written for
+ * its flow before it runs), or with no entry INVALID for a TCP segment that
+ * cannot open a flow and NEW otherwise (RELATED, which needs an ICMP error
+ * quoting a tracked flow, becomes one of those), and the conntrack maps
  * are emptied after each packet. What the model does not model is left
  * out: later fragments (they inherit their first fragment's verdict).
  *
@@ -125,6 +126,17 @@ static struct fg_ct_key ct_key_of(const struct fg_pkt *p)
 	k.family = p->family;
 	k.proto = p->proto;
 	return k;
+}
+
+/* The state of a packet whose flow has no conntrack entry
+ * (bpf/lib/conntrack.bpf.h fg_ct_state): a TCP segment that could not
+ * open a flow (no SYN, or SYN with ACK or RST) is `invalid`; else `new`. */
+static uint8_t ct_without_entry(const struct fg_pkt *p)
+{
+	if (p->proto == IPPROTO_TCP && (p->flags & FG_PKT_L4) &&
+	    (p->tcp_flags & (FG_TCP_SYN | FG_TCP_ACK | FG_TCP_RST)) != FG_TCP_SYN)
+		return FG_CT_INVALID;
+	return FG_CT_NEW;
 }
 
 /*
@@ -499,7 +511,7 @@ static void diff_policy(const struct policy *p, const struct randpkt *pkts, uint
 			continue;
 		}
 		if (rp.pkt.ct_state != FG_CT_ESTABLISHED)
-			rp.pkt.ct_state = FG_CT_NEW;
+			rp.pkt.ct_state = ct_without_entry(&rp.pkt);
 		for (i = 0; i < N(ifnames); i++)
 			if (!strcmp(rp.ifname, ifnames[i]))
 				ifindex = ifidx[i];
@@ -776,7 +788,7 @@ static void test_diff_wide_address_space(void)
 		s->payload_len = 4;
 		if (pkt_expect(s, &pkts[i].pkt) != FG_R_NONE)
 			continue;
-		pkts[i].pkt.ct_state = FG_CT_NEW;
+		pkts[i].pkt.ct_state = ct_without_entry(&pkts[i].pkt);
 		pkts[i].ifname = "fgt2";
 	}
 	cur_base = 0;

@@ -212,7 +212,8 @@ static void test_later_fragments_follow_first(void)
 		    {"web middle fragment again",
 		     {.proto = 6, .off = 101, .id = 0x100},
 		     PASS(SLOT_WEB)},
-		    /* the key is (src, dst, protocol, id): change any, the first is unseen */
+		    /* the key is (src, dst, id), and for IPv4 the protocol
+		     * (RFC 791 / RFC 8200): change any, the first is unseen */
 		    {"same id, other source",
 		     {.proto = 6,
 		      .off = 100,
@@ -225,9 +226,12 @@ static void test_later_fragments_follow_first(void)
 		      .id = 0x100,
 		      .dst = fam == 6 ? "2001:db8::98" : "192.0.2.98"},
 		     DROP(0, FG_R_FRAGMENT)},
+		    /* IPv6: another next header in the fragment header is still
+		     * the same datagram, so it gets the first fragment's verdict */
 		    {"same id, other protocol",
 		     {.proto = 17, .off = 100, .id = 0x100},
-		     DROP(0, FG_R_FRAGMENT)},
+		     fam == 6 ? XDP_PASS_ : XDP_DROP_, fam == 6 ? SLOT_WEB : 0,
+		     fam == 6 ? FG_R_NONE : FG_R_FRAGMENT},
 		    {"other id", {.proto = 6, .off = 100, .id = 0x1100}, DROP(0, FG_R_FRAGMENT)},
 		};
 

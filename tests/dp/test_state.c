@@ -141,7 +141,7 @@ static void run_rows(const struct row *rows, size_t n)
 		if (!ASSERT_TRUE(len > 0, desc))
 			continue;
 		if (r->dir == OUT) {
-			ASSERT_EQ(dpt_run_tc(dp, buf, len), 0 /* TC_ACT_OK */, desc);
+			ASSERT_EQ(dpt_run_tc(dp, buf, len), -1 /* TC_ACT_UNSPEC: next */, desc);
 			continue;
 		}
 		dpt_check(dp, desc, buf, len, 0, NSLOTS, r->act, r->act == XDP_DROP_ ? 0 : r->slot,
@@ -326,6 +326,58 @@ static void test_icmp_error_is_related(void)
 	}
 }
 
+/*
+ * `state: invalid`: a TCP segment that cannot open a flow (no SYN, or SYN
+ * with ACK or RST) and belongs to no tracked flow. A rule dropping invalid
+ * drops unsolicited ACKs and SYN-ACKs but not a SYN, nor the replies of a
+ * flow this side opened.
+ */
+static void test_state_invalid(void)
+{
+	struct fg_rule_spec r[1];
+	struct policy p = { 0 };
+	struct pkt_spec s;
+	size_t len;
+
+	r[0] = dpt_rule("drop-invalid", FG_ACT_DROP);
+	r[0].state_mask = FG_CT_INVALID;
+	p.rules = r;
+	p.nrules = 1;
+	p.default_action = FG_ACT_ALLOW;
+	if (!ASSERT_OK(dpt_install(dp, &p, ++gen), "install"))
+		return;
+	pkt_spec_init(&s, PKT_L3_V4, IPPROTO_TCP);
+	pkt_addr(s.src, "198.51.100.60");
+	pkt_addr(s.dst, "192.0.2.1");
+	s.sport = 443;
+	s.dport = 43000;
+	s.tcp_flags = FG_TCP_ACK;
+	len = pkt_build(&s, buf, sizeof(buf));
+	dpt_check(dp, "unsolicited ack", buf, len, 0, 2, XDP_DROP_, 1, FG_R_RULE);
+	s.tcp_flags = FG_TCP_SYN | FG_TCP_ACK;
+	len = pkt_build(&s, buf, sizeof(buf));
+	dpt_check(dp, "unsolicited syn-ack", buf, len, 0, 2, XDP_DROP_, 1, FG_R_RULE);
+	s.tcp_flags = FG_TCP_SYN;
+	len = pkt_build(&s, buf, sizeof(buf));
+	dpt_check(dp, "a syn opens, is not invalid", buf, len, 0, 2, XDP_PASS_, 0, FG_R_NONE);
+	/* this side opens 192.0.2.1:43001 -> 198.51.100.60:443 */
+	pkt_addr(s.src, "192.0.2.1");
+	pkt_addr(s.dst, "198.51.100.60");
+	s.sport = 43001;
+	s.dport = 443;
+	s.tcp_flags = FG_TCP_SYN;
+	len = pkt_build(&s, buf, sizeof(buf));
+	ASSERT_EQ(dpt_run_tc(dp, buf, len), -1, "out: syn");
+	pkt_addr(s.src, "198.51.100.60");
+	pkt_addr(s.dst, "192.0.2.1");
+	s.sport = 443;
+	s.dport = 43001;
+	s.tcp_flags = FG_TCP_SYN | FG_TCP_ACK;
+	len = pkt_build(&s, buf, sizeof(buf));
+	dpt_check(dp, "its syn-ack is a reply, not invalid", buf, len, 0, 2, XDP_PASS_, 0,
+		  FG_R_NONE);
+}
+
 int main(void)
 {
 	if (dp_open(NULL, &dp)) {
@@ -337,6 +389,7 @@ int main(void)
 	RUN_TEST(test_inbound_new_then_established);
 	RUN_TEST(test_udp_and_icmp_replies);
 	RUN_TEST(test_icmp_error_is_related);
+	RUN_TEST(test_state_invalid);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
