@@ -1486,17 +1486,25 @@ static int cidrs_from_json(const json_t *arr, struct fg_cidr **out, size_t *n, j
 	return 0;
 }
 
-/* The set's new content: (old + add) sorted and unique, minus del. */
+/*
+ * The set's new content: (old + add) sorted and unique, minus del. Every
+ * deletion is looked up in the sorted array as it is, and only marked
+ * (in `gone`): the array is compacted once all are found.
+ */
 static int set_merge(const struct fg_set_spec *s, const struct fg_cidr *add, size_t nadd,
 		     const struct fg_cidr *del, size_t ndel, struct fg_cidr **out, size_t *nout,
 		     json_t *missing)
 {
 	size_t n = s->ncidrs + nadd, i, k = 0;
 	struct fg_cidr *v = malloc((n + 1) * sizeof(*v)), *hit;
+	bool *gone = calloc(n + 1, sizeof(*gone));
 	char buf[64];
 
-	if (!v)
+	if (!v || !gone) {
+		free(v);
+		free(gone);
 		return -ENOMEM;
+	}
 	memcpy(v, s->cidrs, s->ncidrs * sizeof(*v));
 	memcpy(v + s->ncidrs, add, nadd * sizeof(*v));
 	qsort(v, n, sizeof(*v), cidr_cmp);
@@ -1505,15 +1513,15 @@ static int set_merge(const struct fg_set_spec *s, const struct fg_cidr *add, siz
 			v[k++] = v[i];
 	for (i = 0; i < ndel; i++) {
 		hit = bsearch(&del[i], v, k, sizeof(*v), cidr_cmp);
-		if (hit) {
-			hit->family = 0; /* removed below */
-		} else if (format_cidr(&del[i], buf, sizeof(buf)) > 0) {
+		if (hit)
+			gone[hit - v] = true;
+		else if (format_cidr(&del[i], buf, sizeof(buf)) > 0)
 			json_array_append_new(missing, json_string(buf));
-		}
 	}
 	for (i = n = 0; i < k; i++)
-		if (v[i].family)
+		if (!gone[i])
 			v[n++] = v[i];
+	free(gone);
 	*out = v;
 	*nout = n;
 	return 0;

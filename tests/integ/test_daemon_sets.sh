@@ -57,3 +57,23 @@ pinged && fail "added host passes"
 [ "$(code -X POST http://x/v1/reload)" = 200 ] || fail "reload"
 pinged || fail "reload of the file did not reset the runtime set change"
 ok "an apply of the file resets runtime set changes"
+
+# several deletions in one request: each is found (the set stays sorted
+# until all are looked up), and one missing entry refuses them all
+[ "$(set_op POST '{"add":["192.0.2.1","192.0.2.2","192.0.2.3"]}' blocked)" = 200 ] ||
+	fail "add three: $(cat "$T/body")"
+jq -e '.entries == 4' "$T/body" >/dev/null || fail "add three: $(cat "$T/body")"
+g=$(gen)
+[ "$(set_op DELETE '{"del":["192.0.2.2","192.0.2.1","203.0.113.9"]}' blocked)" = 400 ] ||
+	fail "del with one missing: $(cat "$T/body")"
+jq -e '.error == "not in the set" and .detail == ["203.0.113.9/32"]' "$T/body" >/dev/null ||
+	fail "del with one missing: $(cat "$T/body")"
+[ "$(gen)" = "$g" ] || fail "a refused deletion moved the generation"
+[ "$(set_op DELETE '{"del":["192.0.2.2","192.0.2.1"]}' blocked)" = 200 ] ||
+	fail "del of two: $(cat "$T/body")"
+jq -e '.entries == 2' "$T/body" >/dev/null || fail "del of two: $(cat "$T/body")"
+[ "$(set_op DELETE '{"del":["192.0.2.1"]}' blocked)" = 400 ] || fail "192.0.2.1 still in the set"
+[ "$(set_op DELETE '{"del":["192.0.2.3","192.0.2.0/24"]}' blocked)" = 200 ] ||
+	fail "del of the rest: $(cat "$T/body")"
+jq -e '.entries == 0' "$T/body" >/dev/null || fail "del of the rest: $(cat "$T/body")"
+ok "several deletions in one request"
