@@ -1683,22 +1683,46 @@ out:
 
 /* ---- bans ---- */
 
-/* Ban TTL: seconds (number) or a duration string; absent = permanent. */
+/* The longest ban TTL the API takes: 10 years of 365 days. */
+#define BAN_TTL_MAX_S (10ULL * 365 * 24 * 3600)
+
+/*
+ * Ban TTL: seconds (a number) or a duration string; absent = permanent.
+ * Positive and at most BAN_TTL_MAX_S: a huge number would overflow the
+ * deadline (or, as a float, turn into 0 = permanent). A positive TTL under
+ * a millisecond counts as 1 ms.
+ */
 static int ttl_parse(const json_t *v, uint64_t *ms)
 {
+	double r;
+
 	*ms = 0;
 	if (!v || json_is_null(v))
 		return 0;
-	if (json_is_integer(v) && json_integer_value(v) > 0) {
-		*ms = (uint64_t)json_integer_value(v) * 1000;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i <= 0 || (uint64_t)i > BAN_TTL_MAX_S)
+			return -ERANGE;
+		*ms = (uint64_t)i * 1000;
 		return 0;
 	}
-	if (json_is_real(v) && json_real_value(v) > 0) {
-		*ms = (uint64_t)(json_real_value(v) * 1000);
+	if (json_is_real(v)) {
+		r = json_real_value(v);
+		if (!(r > 0) || r > (double)BAN_TTL_MAX_S) /* NaN fails too */
+			return -ERANGE;
+		*ms = (uint64_t)(r * 1000);
+		if (!*ms)
+			*ms = 1;
 		return 0;
 	}
-	if (json_is_string(v) && !parse_duration_ms(json_string_value(v), ms) && *ms)
-		return 0;
+	if (json_is_string(v)) {
+		int rc = parse_duration_ms(json_string_value(v), ms);
+
+		if (rc == -ERANGE || (!rc && (!*ms || *ms > BAN_TTL_MAX_S * 1000)))
+			return -ERANGE;
+		return rc ? -EINVAL : 0;
+	}
 	return -EINVAL;
 }
 
@@ -1774,9 +1798,12 @@ int daemon_ban_add(struct daemon *d, const json_t *body, json_t **resp)
 		*resp = json_error("bad CIDR", json_string(s ? msg : "expected {\"cidr\":CIDR}"));
 		return 400;
 	}
-	if (ttl_parse(json_object_get(body, "ttl"), &ms)) {
-		*resp = json_error("bad ttl", json_string("expected seconds or a duration "
-							  "like 90s, 10m, 2h"));
+	if ((rc = ttl_parse(json_object_get(body, "ttl"), &ms))) {
+		*resp = json_error("bad ttl",
+				   json_string(rc == -ERANGE
+						   ? "out of range: a ttl is above zero and at most "
+						     "10 years (315360000 s, 87600h)"
+						   : "expected seconds or a duration like 90s, 10m, 2h"));
 		return 400;
 	}
 	pthread_mutex_lock(&d->lock);

@@ -50,6 +50,22 @@ jq -e '.detail | contains("10.10.1.0/24")' "$T/body" >/dev/null || fail "hint: $
 [ "$(ban 'not json')" = 400 ] || fail "bad JSON accepted"
 ok "bad CIDR, TTL and JSON: 400"
 
+# TTLs: positive, at most 10 years (315360000 s); nothing is banned otherwise
+for ttl in 9223372036854775807 1e300 315360001 315360000.5 '"87601h"' '"99999999999999999999h"' \
+	0 -5 0.0 '"0s"'; do
+	[ "$(ban '{"cidr":"192.0.2.7","ttl":'"$ttl"'}')" = 400 ] || fail "ttl $ttl: $(cat "$T/body")"
+	jq -e '.error == "bad ttl"' "$T/body" >/dev/null || fail "ttl $ttl: $(cat "$T/body")"
+done
+code http://x/v1/bans >/dev/null
+jq -e 'length == 0' "$T/body" >/dev/null || fail "an out-of-range ttl banned: $(cat "$T/body")"
+for ttl in 315360000 '"87600h"' 0.5; do
+	[ "$(ban '{"cidr":"192.0.2.7","ttl":'"$ttl"'}')" = 200 ] || fail "ttl $ttl: $(cat "$T/body")"
+	jq -e '.expires_in_s > 0 and .expires_in_s <= 315360000' "$T/body" >/dev/null ||
+		fail "ttl $ttl: $(cat "$T/body")"
+	[ "$(code -X DELETE http://x/v1/bans/192.0.2.7%2F32)" = 200 ] || fail "unban after ttl $ttl"
+done
+ok "ban TTLs out of range (overflowing, huge floats, zero, negative): 400"
+
 # a 2 s ban expires in the datapath, with no daemon
 [ "$(ban '{"cidr":"10.10.1.2","ttl":2}')" = 200 ] || fail "short ban: $(cat "$T/body")"
 t0=$(date +%s.%N)
