@@ -326,32 +326,6 @@ static json_t *body_json(const struct req *r, json_t **err)
 	return o;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
-
-/* %XX decoding, in place (MHD may already have done it for the path). */
-static void url_unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		int hi = *s == '%' ? hexval(s[1]) : -1, lo = hi >= 0 ? hexval(s[2]) : -1;
-
-		if (lo >= 0 && (hi || lo)) {
-			*o++ = (char)(hi * 16 + lo);
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = 0;
-}
-
 /* ---- streams: events and capture ---- */
 
 struct stream {
@@ -622,38 +596,30 @@ static enum MHD_Result with_body(struct api *api, struct MHD_Connection *c, stru
 	return answer(c, code, resp);
 }
 
+/*
+ * `name` and `cidr` come from the URL path, which libmicrohttpd has
+ * already %-decoded (its default unescaper): decoding again would turn
+ * "%252F" into "/".
+ */
 static enum MHD_Result sets(struct api *api, struct MHD_Connection *c, struct req *r,
 			    const char *name, bool del)
 {
 	json_t *body, *resp = NULL;
-	char *n = strdup(name);
 	int code;
 
-	if (!n)
-		return MHD_NO;
-	url_unescape(n);
 	body = body_json(r, &resp);
-	if (!body) {
-		free(n);
+	if (!body)
 		return answer(c, 400, resp);
-	}
-	code = daemon_set_change(api->d, n, body, del, &resp);
+	code = daemon_set_change(api->d, name, body, del, &resp);
 	json_decref(body);
-	free(n);
 	return answer(c, code, resp);
 }
 
 static enum MHD_Result ban_del(struct api *api, struct MHD_Connection *c, const char *cidr)
 {
 	json_t *resp = NULL;
-	char *s = strdup(cidr);
-	int code;
+	int code = daemon_ban_del(api->d, cidr, &resp);
 
-	if (!s)
-		return MHD_NO;
-	url_unescape(s);
-	code = daemon_ban_del(api->d, s, &resp);
-	free(s);
 	return answer(c, code, resp);
 }
 

@@ -66,6 +66,12 @@ for ttl in 315360000 '"87600h"' 0.5; do
 done
 ok "ban TTLs out of range (overflowing, huge floats, zero, negative): 400"
 
+# the path is decoded once (by libmicrohttpd): %252F is "%2F", not "/"
+[ "$(ban '{"cidr":"192.0.2.8"}')" = 200 ] || fail "ban 192.0.2.8"
+[ "$(code -X DELETE http://x/v1/bans/192.0.2.8%252F32)" = 400 ] || fail "double-decoded: $(cat "$T/body")"
+[ "$(code -X DELETE http://x/v1/bans/192.0.2.8%2F32)" = 200 ] || fail "unban 192.0.2.8"
+ok "the URL path is decoded once"
+
 # a 2 s ban expires in the datapath, with no daemon
 [ "$(ban '{"cidr":"10.10.1.2","ttl":2}')" = 200 ] || fail "short ban: $(cat "$T/body")"
 t0=$(date +%s.%N)
