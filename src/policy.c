@@ -1387,6 +1387,17 @@ static bool path_inside(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
 }
 
+/*
+ * Root gets EACCES only without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH:
+ * flowgated drops them (docs/daemon.md), so say what to do.
+ */
+static const char *eacces_hint(int err)
+{
+	return err == -EACCES && geteuid() == 0
+		   ? " (flowgated keeps no DAC capability: make it readable by root)"
+		   : "";
+}
+
 /* realpath of opts->confine_dir, once per parse. */
 static const char *confine_dir(struct pctx *c, const struct ynode *at, const char *where)
 {
@@ -1424,20 +1435,24 @@ static int set_file_open(struct pctx *c, struct fg_set_spec *s, const char *show
 		goto outside;
 	if (!real) {
 		err = -errno;
-		perr(c, at, "%s: cannot read set file %s: %s", where, quote(&q, s->file),
-		     strerror(-err));
+		perr(c, at, "%s: cannot read set file %s: %s%s", where, quote(&q, s->file),
+		     strerror(-err), eacces_hint(err));
 		return err;
 	}
 	free(s->file_resolved);
 	s->file_resolved = real;
 	real = NULL;
 	/* O_NOFOLLOW and the /proc check close the window between realpath()
-	 * and open() in which a path component could be swapped for a link. */
-	fd = open(s->file_resolved, O_RDONLY | O_CLOEXEC | (dir ? O_NOFOLLOW : 0));
+	 * and open() in which a path component could be swapped for a link.
+	 * O_NONBLOCK: opening a FIFO must not block (the daemon parses under
+	 * its lock); anything but a regular file is refused below, before a
+	 * byte is read. */
+	fd = open(s->file_resolved,
+		  O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (dir ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		err = -errno;
-		perr(c, at, "%s: cannot read set file %s: %s", where, quote(&q, s->file),
-		     strerror(-err));
+		perr(c, at, "%s: cannot read set file %s: %s%s", where, quote(&q, s->file),
+		     strerror(-err), eacces_hint(err));
 		return err;
 	}
 	if (dir) {

@@ -292,6 +292,54 @@ static void test_api_set_files_confined(void)
 	free(dir);
 }
 
+/*
+ * A set file that is a FIFO (or a device) is refused without blocking:
+ * the daemon parses under its lock, and an open() of a FIFO with no writer
+ * would wait forever. alarm() turns a hang into a failure.
+ */
+static void test_set_file_not_regular(void)
+{
+	char *dir = mkdtemp_s(), fifo[256], *err;
+	struct policy p;
+	int i;
+
+	if (!ASSERT_TRUE(dir, "tmpdir"))
+		return;
+	snprintf(fifo, sizeof(fifo), "%s/fifo.txt", dir);
+	if (!ASSERT_OK(mkfifo(fifo, 0600), "mkfifo"))
+		goto out;
+	alarm(10);
+	static const char *const files[] = {"fifo.txt", "/dev/zero", NULL};
+	for (i = 0; files[i]; i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "version: 1\nsets:\n  s: { file: %s }\n", files[i]);
+		/* unconfined (the -c file) for both; the FIFO also as an API policy */
+		{
+			struct policy_opts o = {.base_dir = dir};
+			size_t len = 0;
+			FILE *f;
+
+			err = NULL;
+			f = open_memstream(&err, &len);
+			ASSERT_EQ(policy_parse("p.yaml", text, strlen(text), &o, &p, f, NULL), -EINVAL,
+				  files[i]);
+			fclose(f);
+			ASSERT_STRSTR(err, "is not a regular file", files[i]);
+			free(err);
+		}
+		if (i == 0) {
+			ASSERT_EQ(api_parse(dir, text, &p, &err), -EINVAL, "FIFO over the API");
+			ASSERT_STRSTR(err, "is not a regular file", "FIFO over the API");
+			free(err);
+		}
+	}
+	alarm(0);
+out:
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_api_operator_settings(void)
 {
 	static const char base[] = "version: 1\n"
@@ -470,6 +518,7 @@ int main(void)
 	RUN_TEST(test_state_round_trip);
 	RUN_TEST(test_state_corrupt_is_ignored);
 	RUN_TEST(test_api_set_files_confined);
+	RUN_TEST(test_set_file_not_regular);
 	RUN_TEST(test_api_operator_settings);
 	RUN_TEST(test_api_peer_check);
 	RUN_TEST(test_audit_event_format);
