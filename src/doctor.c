@@ -245,8 +245,8 @@ static bool check_caps(json_t *checks)
 	add_check(checks, "privileges", bpf && net,
 		  bpf && net ? "CAP_BPF and CAP_NET_ADMIN held"
 			     : "this process lacks CAP_BPF or CAP_NET_ADMIN; BPF probes skipped",
-		  "run as root (flowgated needs CAP_BPF, CAP_NET_ADMIN, and at start "
-		  "CAP_SYS_ADMIN, CAP_PERFMON, CAP_CHOWN)");
+		  "run as root (flowgated keeps CAP_BPF and CAP_NET_ADMIN; at start it may "
+		  "also need CAP_SYS_ADMIN to mount bpffs and CAP_CHOWN for the API socket)");
 	return bpf && net;
 }
 
