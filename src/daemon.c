@@ -4,12 +4,16 @@
  * the apply pipeline (validate, compile, attach, install, detach, record),
  * runtime changes (sets, bans), and the JSON views the API serves.
  *
- * Apply order, chosen so that an error leaves the old policy running:
- * slots -> compile (no side effects) -> attach interfaces the new policy
- * adds -> zero fresh counters -> install the generation (atomic flip) ->
- * detach interfaces it drops -> commit in memory -> save the state folder.
- * A failure before the install detaches what this apply attached.
+ * Apply order, chosen so that an error leaves the old policy running and
+ * no program ever runs on tables without the new policy: slots -> compile
+ * (no side effects) -> every interface exists -> zero fresh counters ->
+ * install the generation (atomic flip) -> attach interfaces the new policy
+ * adds (a start swaps the new programs in everywhere) -> detach interfaces
+ * it drops -> commit in memory -> save the state folder. An attach failure
+ * detaches what this apply attached and switches the previous generation
+ * back in (dp_revert); its number is reused by the next install.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -779,6 +783,47 @@ static void note_apply(struct daemon *d, bool ok)
 }
 
 /*
+ * Every interface of np exists now. Checked before anything is installed
+ * or attached, so that the common failure (a typo, an interface not
+ * created yet) has no side effect at all; dp_attach reports the same
+ * should one vanish in between.
+ */
+static int ifaces_exist(const struct policy *np, char *err, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < np->nifaces; i++) {
+		if (!if_nametoindex(np->ifaces[i].name)) {
+			snprintf(err, len, "no interface named %s", np->ifaces[i].name);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Attaching failed after generation `gen` was installed: switch the
+ * previous generation back in (its number is then reused by the next
+ * install; the flow cache is keyed by a per-install epoch, so that is
+ * safe).
+ */
+static void install_undo(struct daemon *d, uint64_t gen)
+{
+	int rc = dp_revert(d->dp);
+
+	if (!rc) {
+		d->st.generation = gen - 1;
+		return;
+	}
+	if (rc == -ENOENT && !d->nifs)
+		return; /* nothing ran before and nothing runs: nothing to go back to */
+	pr_err("cannot switch back to the previous generation after the failed attach: %s; "
+	       "generation %llu (the refused policy) stays active on the interfaces that "
+	       "run it\n",
+	       strerror(-rc), (unsigned long long)gen);
+}
+
+/*
  * The apply pipeline (see the top of this file). Takes np over on success
  * (the old policy is freed); on error np is untouched and nothing packets
  * see has changed.
@@ -800,14 +845,15 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 	}
 	if ((rc = build_tables(np, &sm, &t, err, len)))
 		goto out;
+	if ((rc = ifaces_exist(np, err, len)))
+		goto out;
 	/* Install first, then attach: a program attached (or swapped in by a
 	 * restart) must never run on tables without this policy. */
 	if ((rc = install(d, &t, fresh, nfresh, err, len)))
 		goto out;
 	if ((rc = ifaces_attach(d, np, force_attach, &nifs, err, len))) {
 		/* the previous generation is intact in the other slot */
-		if (dp_revert(d->dp) == 0)
-			d->st.generation--;
+		install_undo(d, d->st.generation);
 		goto out;
 	}
 	ifaces_detach_removed(d, np);
@@ -961,7 +1007,8 @@ static bool choose_policy(struct daemon *d, struct dstate *st, const char *text,
 	return true;
 }
 
-/* Pinned links found at start: what "runs now" for the attach step. */
+/* Pinned links found at start (this version's and, during an upgrade,
+ * another version's): what "runs now" for the attach step. */
 static int ifaces_pinned(struct daemon *d)
 {
 	char **names;
@@ -977,8 +1024,11 @@ static int ifaces_pinned(struct daemon *d)
 		free(names);
 		return -ENOMEM;
 	}
-	for (i = 0; i < n; i++)
+	/* they ran before this start: a failed start must leave them running */
+	for (i = 0; i < n; i++) {
 		d->ifs[i].name = names[i];
+		d->ifs[i].was_present = true;
+	}
 	d->nifs = n;
 	free(names);
 	return 0;
@@ -1117,18 +1167,71 @@ static int load_config(struct daemon *d, char **text, size_t *len, struct policy
 	return 0;
 }
 
-static void start_cleanup(struct daemon *d, bool adopted)
+/*
+ * The maps dp_open pinned for this version next to another version's pins
+ * (an upgrade) when the start fails: removed, so that the next start
+ * copies the old version's state again, unless a link of ours uses them
+ * (an interface taken over before the failure: it runs them now).
+ */
+static void own_pins_remove(struct daemon *d)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *de;
+	bool used = false;
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "%s/v%d", d->pin_root, FG_ABI_VERSION);
+	snprintf(path, sizeof(path), "%s/links", dir);
+	if ((dh = opendir(path))) {
+		while (!used && (de = readdir(dh)))
+			used = de->d_name[0] != '.';
+		closedir(dh);
+		if (used) {
+			pr_err("interfaces already taken over from the other flowgate version keep "
+			       "running this version's programs and maps (%s)\n",
+			       dir);
+			return;
+		}
+	}
+	rmdir(path);
+	if (!(dh = opendir(dir)))
+		return;
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, "fg_", 3))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(dh);
+	rmdir(dir);
+}
+
+/*
+ * A failed start leaves nothing half-attached. The apply already undid
+ * what it attached itself (ifaces_attach's rollback) and switched the
+ * previous generation back in. Then:
+ * - no pins were found: everything under the pin root is this start's;
+ *   remove it all;
+ * - pins were found (this version's, adopted, or another version's, to be
+ *   taken over): what they run keeps running, as before the start. Only
+ *   interfaces this start attached anew are detached; dp_detach_all is
+ *   never called, as it would detach every interface, including those of
+ *   another version's pins.
+ */
+static void start_cleanup(struct daemon *d)
 {
 	size_t i;
 
-	/* Leave nothing half-attached: a fresh start removes all it made. */
-	if (!adopted) {
+	if (!dp_adopted(d->dp) && !dp_migrating(d->dp)) {
 		dp_detach_all(d->dp);
 		return;
 	}
 	for (i = 0; i < d->nifs; i++)
 		if (!d->ifs[i].was_present)
 			dp_detach(d->dp, d->ifs[i].name);
+	if (!dp_adopted(d->dp))
+		own_pins_remove(d);
+	pr_info("the start failed; what ran before it keeps running\n");
 }
 
 int daemon_init(const struct daemon_opts *o, struct daemon **out)
@@ -1201,7 +1304,7 @@ int daemon_start(struct daemon *d)
 	pins_private(d);
 	rc = start_run(d, &st, d->cfg_text, d->cfg_len, &d->cfg);
 	if (rc) {
-		start_cleanup(d, dp_adopted(d->dp));
+		start_cleanup(d);
 	} else {
 		/* another version's pins stayed until now: programs attached */
 		if (dp_retire_old(d->dp))

@@ -125,9 +125,11 @@ struct audit;
 int daemon_init(const struct daemon_opts *o, struct daemon **out);
 /*
  * The privileged start: open the datapath (adopting pins), decide what
- * runs (DESIGN.md §1), attach and install. Returns 0, -EINVAL when the
- * policy cannot be compiled (exit 1), or another -errno (exit 2), in which
- * case nothing is left half-attached.
+ * runs (DESIGN.md §1), install and attach. Returns 0, -EINVAL when the
+ * policy cannot be compiled (exit 1), or another -errno (exit 2). On error
+ * nothing is left half-attached: a start over pins it found undoes only
+ * what it attached itself (what ran before keeps running); a start on an
+ * empty pin root removes everything it made.
  */
 int daemon_start(struct daemon *d);
 /* Close fds and free; with detach, remove programs and pins first. */
