@@ -65,6 +65,7 @@ struct daemon {
 	struct audit *audit;
 	int lock_fd; /* flock on the state folder: one daemon per state */
 	bool installed_at_start;
+	bool refused; /* the last apply failed on the policy itself (exit 1) */
 	time_t started;
 	int64_t last_apply;
 	bool last_apply_ok;
@@ -826,7 +827,8 @@ static void install_undo(struct daemon *d, uint64_t gen)
 /*
  * The apply pipeline (see the top of this file). Takes np over on success
  * (the old policy is freed); on error np is untouched and nothing packets
- * see has changed.
+ * see has changed. d->refused tells whether an error is the policy's own
+ * (cannot be compiled, no free stats slots) or the system's.
  */
 static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, char *err,
 			size_t len)
@@ -838,13 +840,17 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 	size_t nfresh = 0;
 	int rc;
 
+	d->refused = false;
 	rc = slots_assign(&d->st.slots, np, &sm, &fresh, &nfresh);
 	if (rc) {
 		snprintf(err, len, "no free stats slot for the policy's rules: %s", strerror(-rc));
+		d->refused = rc == -ENOSPC;
 		return rc;
 	}
-	if ((rc = build_tables(np, &sm, &t, err, len)))
+	if ((rc = build_tables(np, &sm, &t, err, len))) {
+		d->refused = rc == -E2BIG;
 		goto out;
+	}
 	if ((rc = ifaces_exist(np, err, len)))
 		goto out;
 	/* Install first, then attach: a program attached (or swapped in by a
@@ -1066,7 +1072,7 @@ static int start_install(struct daemon *d, struct policy *cand)
 	note_apply(d, !rc);
 	if (rc) {
 		pr_err("%s\n", err);
-		return rc == -E2BIG ? -EINVAL : rc;
+		return d->refused ? DAEMON_BAD_POLICY : rc;
 	}
 	d->installed_at_start = true;
 	pr_info("installed generation %llu (%zu rules)\n", (unsigned long long)d->st.generation,
@@ -1149,7 +1155,10 @@ static int daemon_paths(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
-/* Read and validate the -c file; errors as FILE:LINE:COL on stderr. */
+/*
+ * Read and validate the -c file; errors as FILE:LINE:COL on stderr.
+ * Returns 0, DAEMON_BAD_POLICY, or -errno (cannot read it: a system error).
+ */
 static int load_config(struct daemon *d, char **text, size_t *len, struct policy *cfg)
 {
 	int rc = read_file(d->config_real, text, len);
@@ -1162,7 +1171,7 @@ static int load_config(struct daemon *d, char **text, size_t *len, struct policy
 	if (rc) {
 		free(*text);
 		*text = NULL;
-		return rc == -ENOMEM ? rc : -EINVAL;
+		return rc == -EINVAL ? DAEMON_BAD_POLICY : rc;
 	}
 	return 0;
 }

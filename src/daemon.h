@@ -118,18 +118,25 @@ struct daemon;
 struct audit;
 
 /*
+ * Returned (a positive value, unlike the -errno codes) when the policy
+ * itself is refused: it does not parse or validate (errors on stderr as
+ * FILE:LINE:COL), or it cannot be compiled (too large for the datapath, no
+ * free stats slots). flowgated exits 1 for it, 2 for anything else.
+ */
+#define DAEMON_BAD_POLICY 1
+
+/*
  * Load and validate the -c file (its operator settings are then known).
- * Returns 0, -EINVAL for a bad policy (errors on stderr as FILE:LINE:COL:
- * exit 1), or another -errno.
+ * Returns 0, DAEMON_BAD_POLICY, or -errno (e.g. the file cannot be read).
  */
 int daemon_init(const struct daemon_opts *o, struct daemon **out);
 /*
  * The privileged start: open the datapath (adopting pins), decide what
- * runs (DESIGN.md §1), install and attach. Returns 0, -EINVAL when the
- * policy cannot be compiled (exit 1), or another -errno (exit 2). On error
- * nothing is left half-attached: a start over pins it found undoes only
- * what it attached itself (what ran before keeps running); a start on an
- * empty pin root removes everything it made.
+ * runs (DESIGN.md §1), install and attach. Returns 0, DAEMON_BAD_POLICY
+ * when the policy cannot be compiled, or -errno. On error nothing is left
+ * half-attached: a start over pins it found undoes only what it attached
+ * itself (what ran before keeps running); a start on an empty pin root
+ * removes everything it made.
  */
 int daemon_start(struct daemon *d);
 /* Close fds and free; with detach, remove programs and pins first. */

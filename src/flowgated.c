@@ -232,9 +232,11 @@ static void run_close(struct run *r, bool detach)
 	audit_free(r->audit);
 }
 
+/* 1 only for a policy refused as such; every -errno is a system error
+ * (a missing interface, an unreadable file, a busy socket...). */
 static int exit_code(int rc)
 {
-	return rc == -EINVAL ? EXIT_POLICY : EXIT_SYSTEM;
+	return rc == DAEMON_BAD_POLICY ? EXIT_POLICY : EXIT_SYSTEM;
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start-up failures: a bad policy exits 1 with FILE:LINE:COL errors; an
-# interface that cannot be attached exits 2 and leaves nothing attached and
-# no pins; a stale socket is replaced, a live one (another daemon) is not.
+# Start-up failures: a bad policy (it does not parse, or the datapath cannot
+# take it) exits 1 with the errors; an interface that cannot be attached
+# exits 2 and leaves nothing attached and no pins; a stale socket is
+# replaced, a live one (another daemon) is not.
 . "$(dirname "$0")/lib.sh"
 lab_init
 lab_gateway
@@ -24,6 +25,22 @@ grep -q "^$T/bad.yaml:4:10: " "$T/run.log" || fail "no FILE:LINE:COL for default
 grep -q "^$T/bad.yaml:8:12: " "$T/run.log" || fail "not every error reported: $(cat "$T/run.log")"
 [ -e "$SOCK" ] && fail "socket created for a bad policy"
 ok "bad policy: exit 1, every error as FILE:LINE:COL"
+
+# a policy the datapath cannot take (refused when compiled) is a bad policy too
+# (a rule whose port lists combine into 1025 x 1024 entries)
+{
+	echo "rules:"
+	echo "  - name: combos"
+	echo "    action: drop"
+	echo "    proto: tcp"
+	echo "    sport: [$(seq -s, 1 1025)]"
+	echo "    dport: [$(seq -s, 1 1024)]"
+} | fg_policy "$T/big.yaml"
+[ "$(run_fg "$T/big.yaml")" = 1 ] || fail "policy refused by the compiler: exit $(run_fg "$T/big.yaml")"
+grep -q "rule combos expands into" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
+ip -n "$G" link show "$GC" | grep -q xdp && fail "$GC attached for a refused policy"
+[ -e "$PIN_ROOT/v1" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
+ok "a policy too large for the datapath: exit 1, nothing attached"
 
 cat >"$T/noif.yaml" <<EOF
 version: 1
