@@ -48,9 +48,9 @@ struct iface_att {
 
 struct daemon {
 	pthread_mutex_t lock;
-	char *config;	   /* -c as given: the name in error messages */
-	char *config_real; /* its realpath */
-	char *config_dir;
+	char *config;	  /* -c as given: the name in error messages */
+	char *config_abs; /* made absolute, symlinks NOT resolved: read, compared */
+	char *config_dir; /* its folder (not resolved either) */
 	char *pin_root;
 	char *state_dir;
 	struct dp *dp;
@@ -912,7 +912,7 @@ static void state_record(struct daemon *d, const char *text, size_t len, bool fr
 /* Keep the -c file's text as last loaded (a restart compares against it). */
 static int state_config(struct daemon *d, const char *text, size_t len)
 {
-	char *copy = malloc(len + 1), *path = strdup(d->config_real);
+	char *copy = malloc(len + 1), *path = strdup(d->config_abs);
 
 	if (!copy || !path) {
 		free(copy);
@@ -979,10 +979,25 @@ static void overrides_apply(struct policy *p, const struct dstate *s)
 	}
 }
 
+/* The -c path the state recorded is ours. States written before the path
+ * was kept as given recorded its realpath: that counts too. */
+static bool config_path_same(const struct daemon *d, const char *recorded)
+{
+	char *real;
+	bool same;
+
+	if (!strcmp(recorded, d->config_abs))
+		return true;
+	real = realpath(d->config_abs, NULL);
+	same = real && !strcmp(recorded, real);
+	free(real);
+	return same;
+}
+
 static bool config_changed(const struct daemon *d, const struct dstate *st, const char *text,
 			   size_t len)
 {
-	return !st->config_text || !st->config_path || strcmp(st->config_path, d->config_real) ||
+	return !st->config_text || !st->config_path || !config_path_same(d, st->config_path) ||
 	       st->config_len != len || memcmp(st->config_text, text, len);
 }
 
@@ -1128,23 +1143,65 @@ out:
 	return rc;
 }
 
+/*
+ * p made absolute against the working folder, lexically ("." and empty
+ * components dropped), with symlinks NOT resolved: a -c path through a
+ * symlink swapped as a whole (a Kubernetes ConfigMap: FILE -> ..data/FILE,
+ * ..data -> a new folder on every update, the old one deleted) must name
+ * the new file at every reload, never the folder it pointed to at start.
+ */
+static char *path_absolute(const char *p)
+{
+	char cwd[PATH_MAX], *joined, *out, *o;
+	const char *s;
+
+	if (p[0] == '/') {
+		joined = strdup(p);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		if (asprintf(&joined, "%s/%s", cwd, p) < 0)
+			joined = NULL;
+	}
+	if (!joined)
+		return NULL;
+	out = malloc(strlen(joined) + 2);
+	if (!out) {
+		free(joined);
+		return NULL;
+	}
+	o = out;
+	for (s = joined; *s;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+
+		if (n && !(n == 1 && s[0] == '.')) {
+			*o++ = '/';
+			memcpy(o, s, n);
+			o += n;
+		}
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = 0;
+	free(joined);
+	return out;
+}
+
 static int daemon_paths(struct daemon *d, const struct daemon_opts *o)
 {
 	char *slash;
 
 	d->config = strdup(o->config);
+	d->config_abs = path_absolute(o->config);
 	d->pin_root = strdup(o->pin_root ? o->pin_root : FG_DEFAULT_PIN_ROOT);
 	d->state_dir = strdup(o->state_dir ? o->state_dir : FG_DEFAULT_STATE_DIR);
-	if (!d->config || !d->pin_root || !d->state_dir)
+	if (!d->config || !d->config_abs || !d->pin_root || !d->state_dir)
 		return -ENOMEM;
-	d->config_real = realpath(o->config, NULL);
-	if (!d->config_real) {
-		int err = -errno;
-
-		fprintf(stderr, "%s: cannot read the policy: %s\n", o->config, strerror(-err));
-		return -EINVAL;
-	}
-	d->config_dir = strdup(d->config_real);
+	d->config_dir = strdup(d->config_abs);
 	if (!d->config_dir)
 		return -ENOMEM;
 	slash = strrchr(d->config_dir, '/');
@@ -1161,7 +1218,7 @@ static int daemon_paths(struct daemon *d, const struct daemon_opts *o)
  */
 static int load_config(struct daemon *d, char **text, size_t *len, struct policy *cfg)
 {
-	int rc = read_file(d->config_real, text, len);
+	int rc = read_file(d->config_abs, text, len);
 
 	if (rc) {
 		fprintf(stderr, "%s: cannot read the policy: %s\n", d->config, strerror(-rc));
@@ -1345,7 +1402,7 @@ void daemon_free(struct daemon *d, bool detach)
 	state_free(&d->st);
 	ops_free(&d->ops);
 	free(d->config);
-	free(d->config_real);
+	free(d->config_abs);
 	free(d->config_dir);
 	free(d->pin_root);
 	free(d->state_dir);
@@ -1535,7 +1592,7 @@ int daemon_reload(struct daemon *d, json_t **resp)
 		rc = 503;
 		goto out;
 	}
-	rc = read_file(d->config_real, &text, &len);
+	rc = read_file(d->config_abs, &text, &len);
 	if (rc) {
 		*resp = json_error("cannot read the -c file", json_string(strerror(-rc)));
 		rc = 500;

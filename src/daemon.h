@@ -66,7 +66,7 @@ struct dstate {
 	int64_t loaded_at; /* unix seconds */
 	bool from_api;	   /* the running policy came over the API */
 	char *source;	   /* -c path, or "api" / "api:NAME" */
-	char *config_path; /* realpath of the -c file when last loaded */
+	char *config_path; /* the -c path (absolute, symlinks kept) when last loaded */
 	char *config_text; /* its text then */
 	size_t config_len;
 	char *policy_text; /* the running policy's text */
