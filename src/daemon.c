@@ -1554,35 +1554,149 @@ out:
 	return rc;
 }
 
-/* A reload may change the operator's settings: logs follow at once, the
- * listeners (metrics, API socket) at the next start. */
-static void reload_ops(struct daemon *d, const struct policy *np, json_t *warnings)
-{
-	struct op_settings n;
+/*
+ * A reload may change log.audit or log.pcap. The new files are opened
+ * (created if need be) before the apply, so a path that cannot be opened
+ * refuses the reload with nothing changed; the audit module switches to
+ * them only after the apply succeeded. A file (and its folder) the probe
+ * created is removed again when the apply fails.
+ */
+struct log_probe {
+	char *path;
+	bool made_file, made_dir;
+};
 
-	if (ops_from_policy(np, d->config_dir, &n))
-		return;
-	if ((str_differs(n.audit, d->ops.audit) || str_differs(n.pcap, d->ops.pcap)) && d->audit &&
-	    !audit_set_paths(d->audit, n.audit, n.pcap)) {
-		free(d->ops.audit);
-		free(d->ops.pcap);
-		d->ops.audit = n.audit;
-		d->ops.pcap = n.pcap;
-		n.audit = n.pcap = NULL;
+static void parent_of(const char *path, char *dir, size_t len)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = 0;
+	else
+		dir[0] = 0;
+}
+
+static void log_unprobe(struct log_probe *pr)
+{
+	char dir[PATH_MAX];
+
+	if (pr->made_file)
+		unlink(pr->path);
+	if (pr->made_dir) {
+		parent_of(pr->path, dir, sizeof(dir));
+		rmdir(dir);
 	}
-	if (str_differs(n.metrics, d->ops.metrics))
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int log_probe(char *path, struct log_probe *pr, char *err, size_t len)
+{
+	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	char dir[PATH_MAX];
+	int fd, rc;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->path = path;
+	parent_of(path, dir, sizeof(dir));
+	if (dir[0] && !mkdir(dir, 0750))
+		pr->made_dir = true; /* as the audit module does: one level */
+	fd = open(path, flags | O_CREAT | O_EXCL, 0640);
+	if (fd >= 0)
+		pr->made_file = true;
+	else if (errno == EEXIST)
+		fd = open(path, flags);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -EACCES)
+			snprintf(err, len,
+				 "cannot open %s: %s (flowgated keeps no DAC capability: root "
+				 "must be able to write it by its mode)",
+				 path, strerror(-rc));
+		else
+			snprintf(err, len, "cannot open %s: %s", path, strerror(-rc));
+		log_unprobe(pr);
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Open the new log paths of n that differ from the running ones. */
+static int logs_prepare(struct daemon *d, const struct op_settings *n, struct log_probe pr[2],
+			char *err, size_t len)
+{
+	int rc = 0;
+
+	memset(pr, 0, 2 * sizeof(*pr));
+	if (n->audit && str_differs(n->audit, d->ops.audit))
+		rc = log_probe(n->audit, &pr[0], err, len);
+	if (!rc && n->pcap && str_differs(n->pcap, d->ops.pcap))
+		rc = log_probe(n->pcap, &pr[1], err, len);
+	if (rc)
+		log_unprobe(&pr[0]);
+	return rc;
+}
+
+/* The apply failed: remove what logs_prepare created (in reverse: the
+ * folder the first probe made may hold the second file). */
+static void logs_unprepare(struct log_probe pr[2])
+{
+	log_unprobe(&pr[1]);
+	log_unprobe(&pr[0]);
+}
+
+/* After a successful apply: the audit module writes to the new paths. */
+static void logs_switch(struct daemon *d, struct op_settings *n, json_t *warnings)
+{
+	char msg[PATH_MAX + 160];
+	int rc;
+
+	if (!str_differs(n->audit, d->ops.audit) && !str_differs(n->pcap, d->ops.pcap))
+		return;
+	if ((rc = audit_set_paths(d->audit, n->audit, n->pcap))) {
+		snprintf(msg, sizeof(msg),
+			 "log.audit/log.pcap changed but cannot be opened (%s); logging goes on "
+			 "at the old paths",
+			 strerror(-rc));
+		json_array_append_new(warnings, json_string(msg));
+		return;
+	}
+	free(d->ops.audit);
+	free(d->ops.pcap);
+	d->ops.audit = n->audit;
+	d->ops.pcap = n->pcap;
+	n->audit = n->pcap = NULL;
+}
+
+/* The listeners (metrics, API socket) follow at the next start. */
+static void listeners_warn(const struct daemon *d, const struct op_settings *n, json_t *warnings)
+{
+	if (str_differs(n->metrics, d->ops.metrics))
 		json_array_append_new(warnings, json_string("metrics.listen changed: it takes "
 							    "effect when flowgated restarts"));
-	if (str_differs(n.api, d->ops.api))
+	if (str_differs(n->api, d->ops.api))
 		json_array_append_new(warnings, json_string("api.socket changed: it takes effect "
 							    "when flowgated restarts"));
-	ops_free(&n);
+}
+
+static int reload_refused(struct daemon *d, const char *error, const char *detail, int code,
+			  json_t **resp)
+{
+	note_apply(d, false);
+	audit_policy(d, "reload", false, detail);
+	*resp = json_error(error, json_string(detail));
+	return code;
 }
 
 int daemon_reload(struct daemon *d, json_t **resp)
 {
+	struct log_probe pr[2] = {{0}};
+	struct op_settings n = {0};
+	char msg[PATH_MAX + 200];
+	json_t *warnings = NULL;
 	struct policy np;
-	json_t *warnings;
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
@@ -1604,15 +1718,32 @@ int daemon_reload(struct daemon *d, json_t **resp)
 		rc = http_status(rc);
 		goto out;
 	}
+	if ((rc = ops_from_policy(&np, d->config_dir, &n))) {
+		policy_free(&np);
+		rc = reload_refused(d, "cannot apply the policy", strerror(-rc), 500, resp);
+		goto out;
+	}
+	if (d->audit && (rc = logs_prepare(d, &n, pr, msg, sizeof(msg)))) {
+		policy_free(&np);
+		rc = reload_refused(d, "cannot open the new log", msg, 500, resp);
+		goto out;
+	}
 	warnings = json_array();
-	reload_ops(d, &np, warnings);
 	rc = apply_and_answer(d, &np, text, len, false, d->config, resp);
-	if (rc == 200 && json_array_size(warnings))
-		json_object_set(*resp, "warnings", warnings);
-	json_decref(warnings);
 	policy_free(&np);
+	if (rc != 200) {
+		logs_unprepare(pr);
+		goto out;
+	}
+	if (d->audit)
+		logs_switch(d, &n, warnings);
+	listeners_warn(d, &n, warnings);
+	if (json_array_size(warnings))
+		json_object_set(*resp, "warnings", warnings);
 out:
 	pthread_mutex_unlock(&d->lock);
+	json_decref(warnings);
+	ops_free(&n);
 	free(text);
 	return rc;
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Reloads of the -c file through a symlink swapped as Kubernetes updates a
-# ConfigMap (FILE -> ..data/FILE, ..data -> ..VERSION renamed over by a link
-# to a new folder, the old folder deleted): reload and SIGHUP apply the new
-# policy and its new set file, an API policy's set files are still confined
-# to (and found in) the -c file's folder, and a restart compares the -c path
-# as given: the policy it loaded last is adopted.
+# Reloads of the -c file.
+# - Through a symlink swapped as Kubernetes updates a ConfigMap (FILE ->
+#   ..data/FILE, ..data -> ..VERSION renamed over by a link to a new folder,
+#   the old folder deleted): reload and SIGHUP apply the new policy and its
+#   new set file, an API policy's set files are still confined to (and
+#   found in) the -c file's folder, and a restart compares the -c path as
+#   given: the policy it loaded last is adopted.
+# - A reload whose apply fails keeps the audit log and pcap where they
+#   were (the new paths are not even created); a log path that cannot be
+#   opened refuses the reload; a good reload moves both.
 . "$(dirname "$0")/lib.sh"
 lab_init
 lab_gateway
@@ -81,3 +85,57 @@ fg_start "$CM/policy.yaml"
 grep -q "kept generation $g running" "$T/flowgated.log" || fail "not adopted"
 ok "restart after swaps: generation $g adopted"
 [ "$g" -gt "$g0" ] || fail "generations did not move"
+
+# ---- the logs follow only a successful reload ----
+mkdir -p "$T/logs"
+pol_logs() { # AUDIT PCAP [EXTRA_IFACE]
+	cat >"$T/l.yaml" <<EOF
+version: 1
+interfaces: [$GC${3:+, $3}]
+api: { socket: $SOCK }
+log: { audit: $1, pcap: $2 }
+rules:
+  - name: drop-udp
+    action: drop
+    proto: udp
+    dport: 9999
+EOF
+}
+kill -TERM "$FG_PID"
+wait "$FG_PID"
+FG_PID=
+pol_logs "$T/logs/a1.jsonl" "$T/logs/p1.pcap"
+fg_start "$T/l.yaml"
+g=$(gen)
+drops_in() { grep -c '"rule":"drop-udp"' "$1" 2>/dev/null; }
+# more_drops LOG N: one more drop, then LOG holds more than N
+more_drops() { send_udp 9999; sleep 0.1; [ "$(drops_in "$1")" -gt "$2" ]; }
+udp_in() { more_drops "$1" 0; }
+more_pcap() {
+	send_udp 9999
+	sleep 0.1
+	[ "$(tcpdump -nr "$1" 2>/dev/null | grep -c "> $SERVER_IP.9999: UDP")" -gt 0 ]
+}
+wait_for udp_in "$T/logs/a1.jsonl" || fail "no drop in a1"
+
+pol_logs "$T/logs2/a2.jsonl" "$T/logs2/p2.pcap" nosuchif0
+[ "$(code -X POST http://x/v1/reload)" = 400 ] || fail "reload naming nosuchif0: $(cat "$T/body")"
+jq -e '.detail | contains("no interface named nosuchif0")' "$T/body" >/dev/null ||
+	fail "reason: $(cat "$T/body")"
+[ -e "$T/logs2" ] && fail "a failed reload created $(ls -R "$T/logs2")"
+n1=$(drops_in "$T/logs/a1.jsonl")
+wait_for more_drops "$T/logs/a1.jsonl" "$n1" || fail "a failed reload moved the audit log"
+[ "$(gen)" = "$g" ] || fail "a failed reload moved the generation"
+ok "a failed reload keeps the audit log and pcap paths"
+
+pol_logs /proc/flowgate-nope/a.jsonl "$T/logs/p1.pcap"
+[ "$(code -X POST http://x/v1/reload)" = 500 ] || fail "unopenable log: $(cat "$T/body")"
+jq -e '.error == "cannot open the new log"' "$T/body" >/dev/null || fail "answer: $(cat "$T/body")"
+[ "$(gen)" = "$g" ] || fail "a reload refused for its log applied the policy"
+ok "a log path that cannot be opened refuses the reload, nothing applied"
+
+pol_logs "$T/logs2/a2.jsonl" "$T/logs2/p2.pcap"
+[ "$(code -X POST http://x/v1/reload)" = 200 ] || fail "good reload: $(cat "$T/body")"
+wait_for udp_in "$T/logs2/a2.jsonl" || fail "no drop in the new audit log"
+wait_for more_pcap "$T/logs2/p2.pcap" || fail "no drop in the new pcap"
+ok "a good reload moves the audit log and pcap"
