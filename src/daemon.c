@@ -117,17 +117,27 @@ static uint64_t mono_ns(void)
 
 /* ---- files ---- */
 
+/*
+ * Read a whole regular file. O_NONBLOCK: a FIFO (or a device) put in the
+ * -c file's place must not block the caller, who may hold the daemon lock;
+ * anything but a regular file is refused (-EINVAL).
+ */
 static int read_file(const char *path, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	struct stat st;
 	int err = 0;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	for (;;) {
-		size_t r;
+		ssize_t r;
 
 		if (cap - n < 65536) {
 			char *nb;
@@ -144,14 +154,18 @@ static int read_file(const char *path, char **out, size_t *len)
 			}
 			buf = nb;
 		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			err = ferror(f) ? -EIO : 0;
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
 			break;
 		}
+		if (r == 0)
+			break;
+		n += r;
 	}
-	fclose(f);
+	close(fd);
 	if (err) {
 		free(buf);
 		return err;
@@ -160,6 +174,25 @@ static int read_file(const char *path, char **out, size_t *len)
 	*out = buf;
 	*len = n;
 	return 0;
+}
+
+/*
+ * Why `path` could not be read, as a sentence. flowgated runs without
+ * CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (dropped at start, and not in the
+ * systemd unit's bounding set): a file root cannot read by its mode alone
+ * is EACCES, and the message says what to do.
+ */
+static void read_error(const char *path, int err, char *buf, size_t len)
+{
+	if (err == -EACCES)
+		snprintf(buf, len,
+			 "cannot read %s: %s (flowgated keeps no DAC capability: make it "
+			 "readable by root)",
+			 path, strerror(-err));
+	else if (err == -EINVAL)
+		snprintf(buf, len, "cannot read %s: not a regular file", path);
+	else
+		snprintf(buf, len, "cannot read %s: %s", path, strerror(-err));
 }
 
 /* Write `data` to dir/name atomically: temporary file, fsync, rename. */
@@ -1218,11 +1251,13 @@ static int daemon_paths(struct daemon *d, const struct daemon_opts *o)
  */
 static int load_config(struct daemon *d, char **text, size_t *len, struct policy *cfg)
 {
+	char msg[PATH_MAX + 160];
 	int rc = read_file(d->config_abs, text, len);
 
 	if (rc) {
-		fprintf(stderr, "%s: cannot read the policy: %s\n", d->config, strerror(-rc));
-		return -EINVAL;
+		read_error(d->config, rc, msg, sizeof(msg));
+		fprintf(stderr, "%s\n", msg);
+		return rc;
 	}
 	rc = parse_text(d, *text, *len, false, cfg, stderr, NULL);
 	if (rc) {
@@ -1708,8 +1743,8 @@ int daemon_reload(struct daemon *d, json_t **resp)
 	}
 	rc = read_file(d->config_abs, &text, &len);
 	if (rc) {
-		*resp = json_error("cannot read the -c file", json_string(strerror(-rc)));
-		rc = 500;
+		read_error(d->config, rc, msg, sizeof(msg));
+		rc = reload_refused(d, "cannot read the -c file", msg, 500, resp);
 		goto out;
 	}
 	if ((rc = parse_for_api(d, text, len, false, &np, resp))) {

@@ -9,6 +9,8 @@
 # - A reload whose apply fails keeps the audit log and pcap where they
 #   were (the new paths are not even created); a log path that cannot be
 #   opened refuses the reload; a good reload moves both.
+# - A -c file or set file that root cannot read without DAC override: the
+#   reload fails and says what to do.
 . "$(dirname "$0")/lib.sh"
 lab_init
 lab_gateway
@@ -139,3 +141,26 @@ pol_logs "$T/logs2/a2.jsonl" "$T/logs2/p2.pcap"
 wait_for udp_in "$T/logs2/a2.jsonl" || fail "no drop in the new audit log"
 wait_for more_pcap "$T/logs2/p2.pcap" || fail "no drop in the new pcap"
 ok "a good reload moves the audit log and pcap"
+
+# ---- files root cannot read without DAC override ----
+cp "$T/l.yaml" "$T/l.orig"
+chown 65534 "$T/l.yaml"
+chmod 0600 "$T/l.yaml"
+[ "$(code -X POST http://x/v1/reload)" = 500 ] || fail "unreadable -c: $(cat "$T/body")"
+jq -e --arg f "$T/l.yaml" '.detail == "cannot read \($f): Permission denied (flowgated keeps no DAC capability: make it readable by root)"' \
+	"$T/body" >/dev/null || fail "message: $(cat "$T/body")"
+chown 0 "$T/l.yaml"
+printf '10.10.9.0/24\n' >"$T/set.txt"
+chown 65534 "$T/set.txt"
+chmod 0600 "$T/set.txt"
+cat "$T/l.orig" - >"$T/l.yaml" <<EOF
+sets:
+  s: { file: set.txt }
+EOF
+sed -i 's/    dport: 9999/    dport: 9999\n  - name: s\n    action: drop\n    src: "@s"/' "$T/l.yaml"
+[ "$(code -X POST http://x/v1/reload)" = 400 ] || fail "unreadable set file: $(cat "$T/body")"
+jq -e '.detail | any(contains("cannot read set file \"set.txt\": Permission denied (flowgated keeps no DAC capability: make it readable by root)"))' \
+	"$T/body" >/dev/null || fail "set file message: $(cat "$T/body")"
+chmod 0644 "$T/set.txt"
+[ "$(code -X POST http://x/v1/reload)" = 200 ] || fail "readable again: $(cat "$T/body")"
+ok "unreadable -c and set files: the answer says to make them readable by root"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start-up failures: a bad policy (it does not parse, or the datapath cannot
-# take it) exits 1 with the errors; an interface that cannot be attached
-# exits 2 and leaves nothing attached and no pins; a stale socket is
-# replaced, a live one (another daemon) is not.
+# take it) exits 1 with the errors; an unreadable -c file exits 2, and so
+# does an interface that cannot be attached, leaving nothing attached and
+# no pins; a stale socket is replaced, a live one (another daemon) is not.
 . "$(dirname "$0")/lib.sh"
 lab_init
 lab_gateway
@@ -41,6 +41,19 @@ grep -q "rule combos expands into" "$T/run.log" || fail "reason: $(cat "$T/run.l
 ip -n "$G" link show "$GC" | grep -q xdp && fail "$GC attached for a refused policy"
 [ -e "$PIN_ROOT/v1" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
 ok "a policy too large for the datapath: exit 1, nothing attached"
+
+# system errors are exit 2, even those that are EINVAL inside: a -c file
+# that is missing or not a regular file
+[ "$(run_fg "$T/missing.yaml")" = 2 ] || fail "missing -c file: exit $(run_fg "$T/missing.yaml")"
+grep -q "cannot read $T/missing.yaml: No such file or directory" "$T/run.log" ||
+	fail "reason: $(cat "$T/run.log")"
+mkdir "$T/dir.yaml"
+[ "$(run_fg "$T/dir.yaml")" = 2 ] || fail "-c FOLDER: exit $(run_fg "$T/dir.yaml")"
+grep -q "cannot read $T/dir.yaml: not a regular file" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
+mkfifo "$T/fifo.yaml"
+[ "$(run_fg "$T/fifo.yaml")" = 2 ] || fail "-c FIFO: exit $(run_fg "$T/fifo.yaml")"
+grep -q "cannot read $T/fifo.yaml: not a regular file" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
+ok "an unreadable -c file (missing, a folder, a FIFO): exit 2, at once"
 
 cat >"$T/noif.yaml" <<EOF
 version: 1
