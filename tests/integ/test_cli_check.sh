@@ -10,7 +10,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 [ -x "$FLOWGATE" ] || fail "$FLOWGATE not built"
 T=$(mktemp -d /tmp/fgcheck.XXXX)
-trap 'rm -rf "$T"' EXIT
+made_user=
+cleanup() {
+	local rc=$?
+	rm -rf "$T"
+	# the unprivileged user goes again if this test made it
+	[ -n "$made_user" ] && userdel fgtuser 2>/dev/null
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 chmod 755 "$T"
 export FLOWGATE_SOCKET=$T/no-daemon.sock # check must not need one
 
@@ -92,5 +101,8 @@ check_as root
 "$FLOWGATE" check --help | grep -q EXAMPLES || fail "check --help"
 ok "usage errors exit 1"
 
-id fgtuser >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin fgtuser || fail "useradd fgtuser"
+if ! id fgtuser >/dev/null 2>&1; then
+	useradd -M -s /usr/sbin/nologin fgtuser || fail "useradd fgtuser"
+	made_user=1
+fi
 check_as fgtuser
