@@ -41,6 +41,10 @@ rules:
   - name: ping
     action: allow
     proto: icmp
+  - name: drop-marker
+    action: drop
+    proto: udp
+    dport: 9997
 EOF
 "$FLOWGATE" check "$T/p1.yaml" >/dev/null || fail "lab policy does not check"
 fg_start "$T/p1.yaml"
@@ -83,20 +87,41 @@ jf 'isinstance(d["not_enforced"], list) or exit(1)' <<<"$js" >/dev/null || fail 
 ok "status text and --json"
 
 # ---- events and capture of drops, stats exact ----
-fg events -f --json -c 5 >"$T/events.json" 2>"$T/events.err" &
+# wait_for CMD...: poll for up to 10 s until CMD succeeds
+wait_for() {
+	local _
+	for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+pcap_to() { tcpdump -nr "$1" 2>/dev/null | grep -c "> $SERVER_IP.$2: UDP"; }
+# streams in the background: the CLI itself (ip netns exec execs it), so
+# that $! is its pid and a kill ends it
+FGX=(ip netns exec "$G" "$FLOWGATE" --socket "$SOCK")
+"${FGX[@]}" events -f --json >"$T/events.json" 2>"$T/events.err" &
 EV=$!
-fg events -f -c 5 >"$T/events.txt" 2>&1 &
+"${FGX[@]}" events -f >"$T/events.txt" 2>&1 &
 EVT=$!
-fg capture -w "$T/drops.pcap" -c 5 udp port 9999 2>"$T/capture.err" &
+"${FGX[@]}" capture -w "$T/drops.pcap" udp port 9999 or udp port 9997 2>"$T/capture.err" &
 CAP=$!
-sleep 1
+# The followers are connected once each shows a marker (a drop on port
+# 9997): send markers until they do, however slow the machine.
+followers_ready() {
+	send_udp 1 9997
+	sleep 0.1
+	grep -q '"rule":"drop-marker"' "$T/events.json" && grep -q 'rule=drop-marker' "$T/events.txt" &&
+		[ "$(pcap_to "$T/drops.pcap" 9997)" -gt 0 ]
+}
+wait_for followers_ready || fail "followers not connected: $(cat "$T"/events.* "$T/capture.err")"
+markers=$(rule_packets drop-marker)
 in_c ping -c 3 -i 0.2 -W 1 "$SERVER_IP" >/dev/null || fail "ping before any drop"
 send_udp 5 9999
-sleep 0.5
+counted() { [ "$(rule_packets drop-udp)" = 5 ] && [ "$(rule_packets ping)" = 3 ]; }
+wait_for counted || fail "counters: $(fg stats --json)"
 [ "$(rule_packets drop-udp)" = 5 ] || fail "drop-udp packets: $(fg stats --json)"
 [ "$(rule_packets ping)" = 3 ] || fail "ping packets: $(fg stats --json)"
+[ "$(rule_packets drop-marker)" = "$markers" ] || fail "marker packets: $(fg stats --json)"
 js=$(fg stats --json)
-[ "$(jf 'd["drops"]["rule"]' <<<"$js")" = 5 ] || fail "drops.rule: $js"
+[ "$(jf 'd["drops"]["rule"]' <<<"$js")" = $((5 + markers)) ] || fail "drops.rule: $js"
 jf '[r["bytes"] for r in d["rules"] if r["name"]=="drop-udp"][0] > 0 or exit(1)' <<<"$js" \
 	>/dev/null || fail "bytes: $js"
 jf '"packets" in d["default"] and "bytes" in d["default"] or exit(1)' <<<"$js" >/dev/null ||
@@ -105,25 +130,48 @@ jf 'd["interfaces"][0]["rx_packets"] >= 8 or exit(1)' <<<"$js" >/dev/null || fai
 out=$(fg stats) || fail "stats exit"
 grep -Eq '^drop-udp +drop +5 ' <<<"$out" || fail "stats text: $out"
 grep -Eq '^ping +allow +3 ' <<<"$out" || fail "stats text: $out"
-grep -Eq '^rule +5$' <<<"$out" || fail "stats drops text: $out"
+grep -Eq "^rule +$((5 + markers))\$" <<<"$out" || fail "stats drops text: $out"
 ok "stats: exact per-rule counts, drops by reason, text and --json"
 
+all_seen() {
+	[ "$(grep -c '"rule":"drop-udp"' "$T/events.json")" -ge 5 ] &&
+		[ "$(grep -c 'rule=drop-udp' "$T/events.txt")" -ge 5 ] &&
+		[ "$(pcap_to "$T/drops.pcap" 9999)" -ge 5 ]
+}
+wait_for all_seen || fail "not every drop was streamed: $(cat "$T"/events.*)"
 for p in $EV $EVT $CAP; do
-	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$p" 2>/dev/null && { kill "$p"; fail "stream $p did not end after 5 items"; }
-	wait "$p" || fail "stream $p exit $?: $(cat "$T"/*.err)"
+	kill "$p"
+	wait "$p" 2>/dev/null
 done
-[ "$(wc -l <"$T/events.json")" = 5 ] || fail "events --json -c 5: $(cat "$T/events.json")"
 while read -r line; do
-	[ "$(jf 'd["event"], d["rule"], d["dport"]' <<<"$line")" = "('drop', 'drop-udp', 9999)" ] ||
-		fail "events --json: $line"
+	case "$(jf 'd["event"], d["rule"], d["dport"]' <<<"$line")" in
+	"('drop', 'drop-udp', 9999)" | "('drop', 'drop-marker', 9997)") ;;
+	*) fail "events --json: $line" ;;
+	esac
 done <"$T/events.json"
+[ "$(grep -c '"rule":"drop-udp"' "$T/events.json")" = 5 ] || fail "events --json: $(cat "$T/events.json")"
 [ "$(grep -c "drop rule=drop-udp .*udp $CLIENT_IP:[0-9]* -> $SERVER_IP:9999" "$T/events.txt")" = 5 ] ||
 	fail "events text: $(cat "$T/events.txt")"
 ok "events -f (JSON and text) saw each drop with its rule"
+
+# -c N: the stream ends by itself after N items
+"${FGX[@]}" events -f --json -c 2 >"$T/count.json" 2>"$T/count.err" &
+EV=$!
+"${FGX[@]}" capture -w "$T/count.pcap" -c 2 udp port 9997 2>"$T/capture.err" &
+CAP=$!
+ended() { ! kill -0 "$EV" 2>/dev/null && ! kill -0 "$CAP" 2>/dev/null; }
+more_markers_until_ended() { send_udp 1 9997; sleep 0.1; ended; }
+wait_for more_markers_until_ended || { kill "$EV" "$CAP" 2>/dev/null; fail "streams did not end after 2 items"; }
+wait "$EV" || fail "events -c 2 exit $?: $(cat "$T/count.err")"
+wait "$CAP" || fail "capture -c 2 exit $?: $(cat "$T/capture.err")"
+[ "$(wc -l <"$T/count.json")" = 2 ] || fail "events --json -c 2: $(cat "$T/count.json")"
+[ "$(tcpdump -nr "$T/count.pcap" 2>/dev/null | wc -l)" = 2 ] || fail "capture -c 2"
+ok "events -f -c and capture -c end after N items"
 tcpdump -nr "$T/drops.pcap" 2>/dev/null >"$T/pcap.txt" || fail "capture: not a pcap file"
 [ "$(grep -c "$CLIENT_IP.* > $SERVER_IP.9999: UDP" "$T/pcap.txt")" = 5 ] ||
-	fail "capture -c 5: $(cat "$T/pcap.txt")"
+	fail "capture: $(cat "$T/pcap.txt")"
+[ "$(grep -vc "$CLIENT_IP.* > $SERVER_IP.999[79]: UDP" "$T/pcap.txt")" = 0 ] ||
+	fail "capture: packets the filter does not match: $(cat "$T/pcap.txt")"
 rc=0; fg capture -w "$T/x.pcap" 'udp port' 2>/dev/null || rc=$?
 [ $rc -eq 1 ] || fail "capture with a bad filter: exit $rc"
 [ -e "$T/x.pcap" ] && fail "a refused capture left $T/x.pcap"
@@ -201,8 +249,8 @@ grep -q "^$T/p3.yaml:7:13: " "$T/err" || fail "apply bad: $(cat "$T/err")"
 [ "$(generation)" = $((gen + 1)) ] || fail "generation changed by a bad apply"
 before=$(rule_packets drop-udp)
 send_udp 2 9998
-sleep 0.3
-[ "$(rule_packets drop-udp)" = $((before + 2)) ] || fail "old policy not enforced after bad apply"
+two_more() { [ "$(rule_packets drop-udp)" = $((before + 2)) ]; }
+wait_for two_more || fail "old policy not enforced after bad apply"
 rc=0; fg apply "$T/missing.yaml" 2>/dev/null || rc=$?
 [ $rc -eq 1 ] || fail "apply missing file: exit $rc"
 ok "apply: generation up; bad file -> FILE:LINE:COL, exit 1, old policy kept"
