@@ -68,20 +68,12 @@ static inline int dpt_run(struct dp *dp, const void *frame, size_t len,
 	return err ? err : (int)o.retval;
 }
 
+static inline int dpt_install_opts(struct dp *dp, const struct policy *p,
+				   const struct compile_opts *o, uint64_t gen);
+
 static inline int dpt_install(struct dp *dp, const struct policy *p, uint64_t gen)
 {
-	struct fg_tables t;
-	char err[256];
-	int ret;
-
-	ret = compile_tables(p, NULL, &t, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "compile: %s\n", err);
-		return ret;
-	}
-	ret = dp_install(dp, &t, gen);
-	compile_free(&t);
-	return ret;
+	return dpt_install_opts(dp, p, NULL, gen);
 }
 
 static inline uint64_t dpt_count(struct dp *dp, const char *map, uint32_t key)
@@ -189,6 +181,20 @@ static inline int dpt_run_tc(struct dp *dp, const void *frame, size_t len)
 	int err = bpf_prog_test_run_opts(dp_prog_fd(dp, false), &o);
 
 	return err ? err : (int)o.retval;
+}
+
+/* Empty both conntrack maps. */
+static inline void dpt_ct_clear(struct dp *dp)
+{
+	static const char *const maps[] = {"fg_ct", "fg_ct_new"};
+	struct fg_ct_key k;
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = dp_map_fd(dp, maps[i]);
+		while (!bpf_map_get_next_key(fd, NULL, &k))
+			bpf_map_delete_elem(fd, &k);
+	}
 }
 
 /* Compile with options (stat slots, ifindex resolver) and install. */

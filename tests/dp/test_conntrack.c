@@ -133,15 +133,7 @@ static uint32_t ct_count(const char *map)
 
 static void ct_clear(void)
 {
-	static const char *const maps[] = {"fg_ct", "fg_ct_new"};
-	struct fg_ct_key k;
-	int i, fd;
-
-	for (i = 0; i < 2; i++) {
-		fd = dp_map_fd(dp, maps[i]);
-		while (!bpf_map_get_next_key(fd, NULL, &k))
-			bpf_map_delete_elem(fd, &k);
-	}
+	dpt_ct_clear(dp);
 }
 
 /* expires_ns within [lo + to, hi + to] */
