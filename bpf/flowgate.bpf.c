@@ -210,10 +210,10 @@ static __always_inline void fg_flow_classify(const struct fg_pkt *p, __u32 slot,
 }
 
 static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
-					    __u32 epoch, __u32 ports, __u32 misc,
+					    __u32 epoch, __u32 src, __u32 dst,
+					    __u32 ifindex, __u32 ports, __u32 misc,
 					    __u32 h, struct fg_flow_val *out)
 {
-	__u32 src = *(const __u32 *)p->src, dst = *(const __u32 *)p->dst;
 	__u32 idx = bpf_get_smp_processor_id() * FG_FLOW4_BUCKETS +
 		    (h & (FG_FLOW4_BUCKETS - 1));
 	struct fg_flow4_bucket *b = bpf_map_lookup_elem(&fg_flows4, &idx);
@@ -225,7 +225,7 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
 		for (way = 0; way < 2; way++) {
 			e = &b->e[way];
 			if (!(e->epoch ^ epoch) && !((e->src ^ src) | (e->dst ^ dst) |
-						     (e->ifindex ^ p->ifindex) |
+						     (e->ifindex ^ ifindex) |
 						     (e->ports ^ ports) | (e->misc ^ misc))) {
 				__u32 rv = e->rule;
 
@@ -250,7 +250,7 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
 	asm volatile("" ::: "memory");
 	e->src = src;
 	e->dst = dst;
-	e->ifindex = p->ifindex;
+	e->ifindex = ifindex;
 	e->ports = ports;
 	e->misc = misc;
 	e->rule = (out->rule == FG_NO_RULE ? FG_FLOW4_RULE : out->rule & FG_FLOW4_RULE) |
@@ -278,19 +278,34 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
 		return 0;
 	fg_flow_fields(p, flags, &ports, &misc);
 	if (p->family == FG_FAM_V4) {
+		/* Key on the fields some rule constrains (FG_GEN_F_SRC...):
+		 * flows differing only in others share an entry, so a flood
+		 * from random sources against a destination/port policy
+		 * touches a few hot entries instead of one per flow. */
+		__u32 src = (flags & FG_GEN_F_SRC) ? *(const __u32 *)p->src : 0;
+		__u32 dst = (flags & FG_GEN_F_DST) ? *(const __u32 *)p->dst : 0;
+		__u32 ifx = (flags & FG_GEN_F_IFACE) ? p->ifindex : 0;
+
+		if (!(flags & FG_GEN_F_SPORT))
+			ports &= 0xffff0000;
+		if (!(flags & FG_GEN_F_DPORT))
+			ports &= 0x0000ffff;
+		/* ports and flags imply TCP/UDP: proto then matters too */
+		if (!(flags & (FG_GEN_F_PROTO | FG_GEN_F_SPORT | FG_GEN_F_DPORT |
+			       FG_GEN_F_TCPF)))
+			misc &= ~0xff00u;
 		/* five words multiplied independently (a short dependency
 		 * chain), then a full final mix: an address loaded from
 		 * network order varies in its high bits, which products do not
 		 * carry down to the bucket index otherwise */
-		h = *(const __u32 *)p->src * 0x9e3779b1 ^
-		    *(const __u32 *)p->dst * 0x85ebca6b ^ ports * 0xc2b2ae35 ^
-		    (misc ^ p->ifindex << 8) * 0x27d4eb2f;
+		h = src * 0x9e3779b1 ^ dst * 0x85ebca6b ^ ports * 0xc2b2ae35 ^
+		    (misc ^ ifx << 8) * 0x27d4eb2f;
 		h ^= h >> 16;
 		h *= 0x85ebca6b;
 		h ^= h >> 13;
 		h *= 0xc2b2ae35;
 		h ^= h >> 16;
-		return fg_flow4_verdict(p, slot, epoch, ports, misc, h, out);
+		return fg_flow4_verdict(p, slot, epoch, src, dst, ifx, ports, misc, h, out);
 	}
 	h = fg_flow_hash(p, ports, misc);
 	idx = h & (FG_FLOW_BUCKETS - 1);

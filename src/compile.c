@@ -1433,6 +1433,32 @@ static void fill_rules(struct ctx *c, struct fg_tables *t)
 	}
 }
 
+/* The fields some entry constrains (FG_GEN_F_SRC...): a verdict depends
+ * on nothing else, so the flow cache may leave the others out of its key. */
+static uint32_t key_fields(const struct ctx *c)
+{
+	uint32_t f = 0;
+	size_t i;
+
+	for (i = 0; i < c->nx; i++) {
+		uint16_t m = c->x[i].e.match;
+
+		if (m & (FG_M_SRC | FG_M_SRCSET))
+			f |= FG_GEN_F_SRC;
+		if (m & (FG_M_DST | FG_M_DSTSET))
+			f |= FG_GEN_F_DST;
+		if (m & FG_M_SPORT)
+			f |= FG_GEN_F_SPORT;
+		if (m & FG_M_DPORT)
+			f |= FG_GEN_F_DPORT;
+		if (m & FG_M_PROTO)
+			f |= FG_GEN_F_PROTO;
+		if (m & FG_M_IFACE)
+			f |= FG_GEN_F_IFACE;
+	}
+	return f;
+}
+
 static int emit_classes(struct ctx *c, struct cons *cs, struct fg_tables *t)
 {
 	size_t i, j;
@@ -1508,6 +1534,7 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 								   : FG_ACT_ALLOW;
 	t->cfg.default_slot = opts ? opts->default_slot : FG_SLOT_DEFAULT;
 	fill_rules(&c, t);
+	t->cfg.flags |= key_fields(&c);
 	if ((ret = emit_classes(&c, &cs, t)))
 		goto out;
 	ret = build_v4_tables(t);

@@ -344,6 +344,15 @@ struct fg_heap_hdr {
 /* fg_heap_hdr.flags */
 #define FG_GEN_F_CT (1u << 0)   /* some rule matches `state`: track flows */
 #define FG_GEN_F_TCPF (1u << 1) /* some rule matches tcp_flags */
+/* Fields some rule constrains: the only ones a verdict can depend on, so
+ * the flow cache keys IPv4 flows on these alone (flows differing only in
+ * other fields share one entry). */
+#define FG_GEN_F_SRC (1u << 2)
+#define FG_GEN_F_DST (1u << 3)
+#define FG_GEN_F_SPORT (1u << 4)
+#define FG_GEN_F_DPORT (1u << 5)
+#define FG_GEN_F_PROTO (1u << 6)
+#define FG_GEN_F_IFACE (1u << 7)
 
 /* fg_geninfo[slot]: a copy of that slot's heap header, written before the
  * flip, so user space can read the running generation from a plain array
