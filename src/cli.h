@@ -15,9 +15,7 @@
 
 #include "client.h"
 
-#ifndef FLOWGATE_VERSION
-#define FLOWGATE_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* Exit codes: 0 ok, 1 user error, 2 system error. */
 enum cli_exit {

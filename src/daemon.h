@@ -19,8 +19,8 @@
 #include <jansson.h>
 
 #include "policy.h"
+#include "version.h"
 
-#define FG_VERSION "0.1.0"
 #define FG_DEFAULT_PIN_ROOT "/sys/fs/bpf/flowgate"
 #define FG_DEFAULT_STATE_DIR "/var/lib/flowgate"
 #define FG_DEFAULT_SOCKET "/run/flowgate/flowgate.sock"

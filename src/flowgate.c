@@ -209,7 +209,7 @@ static int parse_global(int argc, char **argv, struct cli *cli, int *rc)
 			cli_usage(stdout);
 			return 0;
 		} else if (!strcmp(o, "--version")) {
-			printf("flowgate %s\n", FLOWGATE_VERSION);
+			printf("flowgate %s\n", FG_VERSION);
 			return 0;
 		} else {
 			if (!strcmp(o, "--socket"))
