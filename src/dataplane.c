@@ -431,15 +431,13 @@ static int array_fill(int fd, const void *vals, size_t vsize, size_t n)
 	return err;
 }
 
-static void lpm_key(struct fg_lpm_key *k, const struct fg_lpm_ent *e, bool dst)
+/* The trie key of an IPv6 prefix of the src or dst field. */
+static void lpm_key6(struct fg_lpm_key *k, const struct fg_lpm_ent *e, bool dst)
 {
 	memset(k, 0, sizeof(*k));
 	k->prefixlen = 8 + e->len;
-	if (e->family == 4)
-		k->tag = dst ? FG_TAG_DST4 : FG_TAG_SRC4;
-	else
-		k->tag = dst ? FG_TAG_DST6 : FG_TAG_SRC6;
-	memcpy(k->addr, e->addr, e->family == 4 ? 4 : 16);
+	k->tag = dst ? FG_TAG_DST6 : FG_TAG_SRC6;
+	memcpy(k->addr, e->addr, 16);
 }
 
 /* Only IPv6 prefixes live in the trie; IPv4 has its tables in the heap. */
@@ -451,7 +449,7 @@ static int lpm_fill(int fd, const struct fg_lpm_ent *v, size_t n, bool dst)
 	for (i = 0; i < n; i++) {
 		if (v[i].family != 6)
 			continue;
-		lpm_key(&k, &v[i], dst);
+		lpm_key6(&k, &v[i], dst);
 		if (bpf_map_update_elem(fd, &k, &v[i].cls, BPF_ANY))
 			return -errno;
 	}

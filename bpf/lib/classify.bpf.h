@@ -21,7 +21,7 @@ struct fg_walk {
 	__u64 src_sets; /* named sets holding pkt.src (class setmask) */
 	__u64 dst_sets;
 	__u32 slot;     /* generation slot, read once per packet */
-	__u32 off, len; /* list being walked */
+	__u32 off;      /* first entry of the list being walked */
 	__u32 best;     /* smallest matching rule index so far */
 };
 
@@ -137,7 +137,6 @@ static __always_inline void fg_walk_list(struct fg_walk *w,
 	if (!c || !c->len)
 		return;
 	w->off = h->ent_base + c->off;
-	w->len = c->len;
 	bpf_loop(c->len, fg_walk_cb, w, 0);
 }
 
