@@ -51,6 +51,19 @@ static inline struct fg_rule_spec dpt_rule(const char *name, int action)
 	return r;
 }
 
+/* A rule on one protocol and one destination port range. */
+static inline struct fg_rule_spec dpt_rule_dport(const char *name, int action, uint8_t proto,
+						 struct fg_port_range *dports)
+{
+	struct fg_rule_spec r = dpt_rule(name, action);
+
+	r.proto_kind = FG_PROTO_NUM;
+	r.proto = proto;
+	r.dports = dports;
+	r.ndports = 1;
+	return r;
+}
+
 /* Run the XDP program once on a frame; returns the XDP action or -errno. */
 static inline int dpt_run(struct dp *dp, const void *frame, size_t len,
 			  uint32_t ifindex, uint32_t repeat)

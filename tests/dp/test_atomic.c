@@ -203,11 +203,7 @@ static void test_revert(void)
 
 	if (!ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
 		return;
-	r[0] = dpt_rule("drop9", FG_ACT_DROP);
-	r[0].proto_kind = FG_PROTO_NUM;
-	r[0].proto = 17;
-	r[0].dports = &p9;
-	r[0].ndports = 1;
+	r[0] = dpt_rule_dport("drop9", FG_ACT_DROP, 17, &p9);
 	drop9.rules = r;
 	drop9.nrules = 1;
 	drop9.default_action = FG_ACT_ALLOW;

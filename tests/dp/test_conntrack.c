@@ -37,16 +37,8 @@ static bool install(bool stateless)
 
 	r[0] = dpt_rule("established", FG_ACT_ALLOW);
 	r[0].state_mask = FG_CT_ESTABLISHED;
-	r[1] = dpt_rule("web", FG_ACT_ALLOW);
-	r[1].proto_kind = FG_PROTO_NUM;
-	r[1].proto = IPPROTO_TCP;
-	r[1].dports = &p80;
-	r[1].ndports = 1;
-	r[2] = dpt_rule("dns", FG_ACT_ALLOW);
-	r[2].proto_kind = FG_PROTO_NUM;
-	r[2].proto = IPPROTO_UDP;
-	r[2].dports = &p53;
-	r[2].ndports = 1;
+	r[1] = dpt_rule_dport("web", FG_ACT_ALLOW, IPPROTO_TCP, &p80);
+	r[2] = dpt_rule_dport("dns", FG_ACT_ALLOW, IPPROTO_UDP, &p53);
 	p.rules = stateless ? r + 1 : r;
 	p.nrules = stateless ? 2 : 3;
 	return ASSERT_OK(dpt_install(dp, &p, ++gen), "install");

@@ -47,21 +47,9 @@ static bool install(int deflt)
 	static struct fg_rule_spec r[6];
 	struct policy p = {.version = 1, .default_action = deflt};
 
-	r[0] = dpt_rule("drop-ssh", FG_ACT_DROP);
-	r[0].proto_kind = FG_PROTO_NUM;
-	r[0].proto = IPPROTO_TCP;
-	r[0].dports = &p22;
-	r[0].ndports = 1;
-	r[1] = dpt_rule("web", FG_ACT_ALLOW);
-	r[1].proto_kind = FG_PROTO_NUM;
-	r[1].proto = IPPROTO_TCP;
-	r[1].dports = &p80;
-	r[1].ndports = 1;
-	r[2] = dpt_rule("dns", FG_ACT_ALLOW);
-	r[2].proto_kind = FG_PROTO_NUM;
-	r[2].proto = IPPROTO_UDP;
-	r[2].dports = &p53;
-	r[2].ndports = 1;
+	r[0] = dpt_rule_dport("drop-ssh", FG_ACT_DROP, IPPROTO_TCP, &p22);
+	r[1] = dpt_rule_dport("web", FG_ACT_ALLOW, IPPROTO_TCP, &p80);
+	r[2] = dpt_rule_dport("dns", FG_ACT_ALLOW, IPPROTO_UDP, &p53);
 	r[3] = dpt_rule("ping", FG_ACT_ALLOW);
 	r[3].proto_kind = FG_PROTO_NUM;
 	r[3].proto = IPPROTO_ICMP;
@@ -500,11 +488,7 @@ static void test_fragmented_nd_is_not_nd(void)
 	struct policy p = {.version = 1, .default_action = FG_ACT_DROP, .rules = r, .nrules = 1};
 
 	/* no rule names ICMPv6 here: only the ND exception can pass it */
-	r[0] = dpt_rule("drop-ssh", FG_ACT_DROP);
-	r[0].proto_kind = FG_PROTO_NUM;
-	r[0].proto = IPPROTO_TCP;
-	r[0].dports = &p22;
-	r[0].ndports = 1;
+	r[0] = dpt_rule_dport("drop-ssh", FG_ACT_DROP, IPPROTO_TCP, &p22);
 	if (ASSERT_OK(dpt_install(dp, &p, ++gen), "install"))
 		run_rows(rows, N(rows), 0);
 }

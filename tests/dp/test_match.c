@@ -1477,6 +1477,46 @@ static void test_rate_bucket_updated_ahead_is_not_refilled(void)
 	dpt_check(dp, "and the next packet", buf, len, 0, 2, XDP_DROP_, 1, FG_R_RATE);
 }
 
+/*
+ * A source sending faster than one token's worth of time per packet must
+ * still earn tokens: with 1/s and a burst of 1, packets every ~0.2 ms for
+ * 1.2 s let exactly the burst plus one refill through (stamping the bucket
+ * on every packet, even when nothing was earned, let only the first).
+ */
+static void test_rate_fast_sender_earns_tokens(void)
+{
+	struct fg_rule_spec r[1];
+	struct policy p;
+	struct pkt_spec s;
+	struct timespec t0, t1;
+	uint64_t d0, d1;
+	int passed = 0, sent = 0;
+	size_t len;
+	const struct tp t = {.src = "10.78.0.1", .proto = 17, .dport = 7};
+
+	r[0] = dpt_rule("limited", FG_ACT_ALLOW);
+	proto(&r[0], 17);
+	r[0].rate_pps = 1;
+	r[0].rate_burst = 1;
+	p = policy(r, 1, FG_ACT_DROP);
+	if (!install(&p))
+		return;
+	len = tp_build(&t, &s);
+	d0 = dpt_count(dp, "fg_drop_stats", FG_R_RATE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		passed += dpt_run(dp, buf, len, 0, 1) == XDP_PASS_;
+		sent++;
+		usleep(200);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec) < 1200000000LL);
+	d1 = dpt_count(dp, "fg_drop_stats", FG_R_RATE);
+	printf("  %d packets in 1.2 s, %d passed\n", sent, passed);
+	ASSERT_GE(sent, 1000, "fast enough to starve a bucket stamped on every packet");
+	ASSERT_EQ(passed, 2, "the burst, then one token after a second");
+	ASSERT_EQ(d1 - d0, (uint64_t)(sent - passed), "the rest dropped as rate");
+}
+
 int main(void)
 {
 	int err = dpt_netns(ifnames, N(ifnames));
@@ -1510,6 +1550,7 @@ int main(void)
 	RUN_TEST(test_dp_ban_add_keeps_count);
 	RUN_TEST(test_rate);
 	RUN_TEST(test_rate_bucket_updated_ahead_is_not_refilled);
+	RUN_TEST(test_rate_fast_sender_earns_tokens);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }

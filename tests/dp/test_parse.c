@@ -459,11 +459,7 @@ static bool install_drop_dns(int deflt)
 {
 	static struct fg_rule_spec r[1];
 
-	r[0] = dpt_rule("drop-dns", FG_ACT_DROP);
-	r[0].proto_kind = FG_PROTO_NUM;
-	r[0].proto = IPPROTO_UDP;
-	r[0].dports = &p53;
-	r[0].ndports = 1;
+	r[0] = dpt_rule_dport("drop-dns", FG_ACT_DROP, IPPROTO_UDP, &p53);
 	return install(r, 1, deflt);
 }
 
@@ -655,11 +651,7 @@ static void test_nd_passes_default_drop(void)
 	size_t i, len;
 	int t;
 
-	r[0] = dpt_rule("drop-ssh", FG_ACT_DROP);
-	r[0].proto_kind = FG_PROTO_NUM;
-	r[0].proto = IPPROTO_TCP;
-	r[0].dports = &p22;
-	r[0].ndports = 1;
+	r[0] = dpt_rule_dport("drop-ssh", FG_ACT_DROP, IPPROTO_TCP, &p22);
 	if (!install(r, 1, FG_ACT_DROP))
 		return;
 	for (t = 133; t <= 137; t++) {

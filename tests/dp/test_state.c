@@ -47,17 +47,9 @@ static bool install(void)
 
 	r[0] = dpt_rule("established", FG_ACT_ALLOW);
 	r[0].state_mask = FG_CT_ESTABLISHED;
-	r[1] = dpt_rule("ssh-new", FG_ACT_ALLOW);
-	r[1].proto_kind = FG_PROTO_NUM;
-	r[1].proto = IPPROTO_TCP;
-	r[1].dports = &p22;
-	r[1].ndports = 1;
+	r[1] = dpt_rule_dport("ssh-new", FG_ACT_ALLOW, IPPROTO_TCP, &p22);
 	r[1].state_mask = FG_CT_NEW;
-	r[2] = dpt_rule("dns", FG_ACT_ALLOW);
-	r[2].proto_kind = FG_PROTO_NUM;
-	r[2].proto = IPPROTO_UDP;
-	r[2].dports = &p53;
-	r[2].ndports = 1;
+	r[2] = dpt_rule_dport("dns", FG_ACT_ALLOW, IPPROTO_UDP, &p53);
 	r[2].state_mask = FG_CT_NEW | FG_CT_ESTABLISHED;
 	r[3] = dpt_rule("related", FG_ACT_ALLOW);
 	r[3].state_mask = FG_CT_RELATED;

@@ -111,6 +111,12 @@ fg_start() {
 	fail "flowgated did not become ready"
 }
 
+# api ARGS...: curl against the lab daemon's API socket
+api() { curl -sS --unix-socket "$SOCK" "$@"; }
+
+# rule_packets NAME: packets counted on rule NAME (GET /v1/stats)
+rule_packets() { api http://x/v1/stats | jq ".rules[] | select(.name == \"$1\") | .packets"; }
+
 # fg CMD...: the CLI against the lab's daemon
 fg() { ip netns exec "$G" "$FLOWGATE" --socket "$SOCK" "$@"; }
 

@@ -7,8 +7,6 @@
 lab_init
 lab_gateway
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
-
 policy() { # NAME EXTRA-RULE-PORT
 	fg_policy "$T/$1.yaml" <<EOF
 default: drop

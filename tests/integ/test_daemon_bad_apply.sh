@@ -8,7 +8,6 @@
 lab_init
 lab_gateway
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
 code() { curl -sS -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
 gen() { api http://x/v1/status | jq .policy.generation; }
 drops() { api http://x/v1/stats | jq '.rules[] | select(.name == "drop-udp") | .packets'; }

@@ -6,7 +6,6 @@
 lab_init
 lab_gateway
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
 jqe() { jq -e "$1" >/dev/null <<<"$2" || fail "$3: $1 on $2"; }
 
 fg_policy "$T/p.yaml" <<EOF

@@ -8,7 +8,6 @@
 lab_init
 lab_gateway
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
 threads() { ls /proc/"$FG_PID"/task | wc -l; }
 send_udp() { echo "x$1" | in_c socat -u - "UDP-SENDTO:$SERVER_IP:${2:-9999}"; }
 pcap_to() { tcpdump -nr "$1" 2>/dev/null | grep -c "> $SERVER_IP.$2: UDP"; }

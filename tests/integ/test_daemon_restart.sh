@@ -7,9 +7,6 @@
 lab_init
 lab_gateway
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
-count() { api http://x/v1/stats | jq ".rules[] | select(.name == \"$1\") | .packets"; }
-
 fg_policy "$T/p.yaml" <<EOF
 default: drop
 rules:
@@ -38,7 +35,7 @@ in_c ping -q -i 0.05 -c 200 -W 1 "$SERVER_IP" >"$T/ping.out" 2>&1 &
 png=$!
 
 sleep 2
-before=$(count icmp)
+before=$(rule_packets icmp)
 [ "$before" -gt 0 ] || fail "icmp counter $before"
 kill -9 "$FG_PID"
 wait "$FG_PID" 2>/dev/null
@@ -58,7 +55,7 @@ wait "$png" || fail "ping: $(cat "$T/ping.out")"
 grep -q '200 packets transmitted, 200 received' "$T/ping.out" || fail "ping: $(cat "$T/ping.out")"
 ok "ping stream lost nothing"
 
-after=$(count icmp)
+after=$(rule_packets icmp)
 [ "$after" -ge 200 ] && [ "$after" -ge "$before" ] || fail "icmp counter $before -> $after"
 [ "$(api http://x/v1/status | jq .policy.generation)" = "$gen" ] || fail "generation changed"
 grep -q "kept generation $gen running" "$T/flowgated.log" || fail "did not adopt the running generation"
@@ -71,6 +68,6 @@ wait "$FG_PID"
 FG_PID=
 fg_start "$T/p.yaml"
 [ "$(api http://x/v1/status | jq .policy.generation)" = $((gen + 1)) ] || fail "changed policy not installed"
-[ "$(count icmp)" -ge "$after" ] || fail "icmp counter reset by the new generation"
+[ "$(rule_packets icmp)" -ge "$after" ] || fail "icmp counter reset by the new generation"
 in_c ping -c 1 -W 1 "$SERVER_IP" >/dev/null || fail "ping after the policy change"
 ok "a changed -c file is installed at start; counters of kept rules go on"

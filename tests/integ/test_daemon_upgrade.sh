@@ -13,9 +13,6 @@ B99=$T/b99
 make -s -C "$ROOT" BUILD="$B99" EXTRA_CFLAGS=-DFG_ABI_VERSION=99 "$B99/flowgated" \
 	>"$T/build.log" 2>&1 || { cat "$T/build.log"; fail "build with ABI 99"; }
 
-api() { curl -sS --unix-socket "$SOCK" "$@"; }
-count() { api http://x/v1/stats | jq ".rules[] | select(.name == \"$1\") | .packets"; }
-
 fg_policy "$T/p.yaml" <<EOF
 default: drop
 rules:
@@ -45,7 +42,7 @@ in_c ping -q -i 0.05 -c 160 -W 1 "$SERVER_IP" >"$T/ping.out" 2>&1 &
 png=$!
 
 sleep 2
-before=$(count icmp)
+before=$(rule_packets icmp)
 kill -9 "$FG_PID"
 wait "$FG_PID" 2>/dev/null
 FG_PID=
@@ -68,7 +65,7 @@ wait "$png" || fail "ping: $(cat "$T/ping.out")"
 grep -q '160 packets transmitted, 160 received' "$T/ping.out" || fail "ping: $(cat "$T/ping.out")"
 ok "ping stream lost nothing"
 
-after=$(count icmp)
+after=$(rule_packets icmp)
 [ "$after" = 160 ] || fail "icmp counter $before -> $after, want exactly the 160 pings"
 ok "counters carried over ($before -> $after)"
 api http://x/v1/bans | jq -e '.[] | select(.cidr == "10.10.1.99/32")' >/dev/null ||
