@@ -2,8 +2,9 @@
 /*
  * flowgate datapath: XDP ingress (parse -> ban -> fragments -> conntrack ->
  * classify -> rate -> verdict) and TC egress (records outbound flows so a
- * default-drop host still receives its replies). The entry programs are a
- * pipeline of the stages in lib/; one exit records action and reason.
+ * default-drop host still receives its replies). The attached entry
+ * programs tail-call the running generation's programs (maps.bpf.h); those
+ * are a pipeline of the stages in lib/; one exit records action and reason.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -98,38 +99,9 @@ static __always_inline bool fg_bans_exist(void)
 	return !rt || rt->nbans;
 }
 
-/*
- * The running generation, read once per packet: its slot, and the copy of
- * its header in the plain array fg_geninfo (written before the flip, like
- * the slot's tables). The hot path needs nothing else of it; the heap is
- * looked up only when a packet must be classified.
- */
-static __always_inline struct fg_heap_hdr *fg_generation(__u32 *slot)
+static __always_inline struct fg_rule *fg_rule_at(__u32 ri)
 {
-	struct fg_active *act;
-	struct fg_heap_hdr *h;
-	__u32 zero = 0;
-
-	act = bpf_map_lookup_elem(&fg_active, &zero);
-	if (!act)
-		return NULL;
-	*slot = act->slot & (FG_SLOTS - 1);
-	h = bpf_map_lookup_elem(&fg_geninfo, slot);
-	if (!h || !h->generation)
-		return NULL; /* no policy loaded yet */
-	return h;
-}
-
-static __always_inline void *fg_heap_of(__u32 slot)
-{
-	return bpf_map_lookup_elem(&fg_o_heap, &slot);
-}
-
-static __always_inline struct fg_rule *fg_rule_at(void *heap,
-						  const struct fg_heap_hdr *h,
-						  __u32 ri)
-{
-	return fg_heap_elem(heap, h->rule_base, ri, h->nrules,
+	return fg_heap_elem(fg_cfg.rule_base, ri, fg_cfg.nrules,
 			    FG_HEAP_RULES_PER_SLOT, sizeof(struct fg_rule));
 }
 
@@ -187,19 +159,14 @@ static __always_inline bool fg_flow_match(const struct fg_flow_key *k,
 }
 
 /* Classify a packet the cache could not answer; fills *out. */
-static __always_inline void fg_flow_classify(const struct fg_pkt *p, __u32 slot,
-					     __u32 epoch, struct fg_flow_val *out)
+static __always_inline void fg_flow_classify(const struct fg_pkt *p,
+					     struct fg_flow_val *out)
 {
-	struct fg_heap_hdr *cfg;
 	struct fg_rule *r;
-	__u32 zero = 0;
-	void *heap;
 
-	out->epoch = epoch;
-	out->rule = fg_classify((struct fg_pkt *)p, slot);
-	heap = fg_heap_of(slot);
-	cfg = heap ? bpf_map_lookup_elem(heap, &zero) : NULL;
-	r = (out->rule != FG_NO_RULE && cfg) ? fg_rule_at(heap, cfg, out->rule) : NULL;
+	out->epoch = fg_cfg.epoch;
+	out->rule = fg_classify((struct fg_pkt *)p);
+	r = out->rule != FG_NO_RULE ? fg_rule_at(out->rule) : NULL;
 	if (r) {
 		out->stat_slot = r->stat_slot;
 		out->action = r->action;
@@ -209,7 +176,7 @@ static __always_inline void fg_flow_classify(const struct fg_pkt *p, __u32 slot,
 	}
 }
 
-static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
+static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,
 					    __u32 epoch, __u32 src, __u32 dst,
 					    __u32 ifindex, __u32 ports, __u32 misc,
 					    __u32 h, struct fg_flow_val *out)
@@ -240,7 +207,7 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
 			}
 		}
 	}
-	fg_flow_classify(p, slot, epoch, out);
+	fg_flow_classify(p, out);
 	if (!b)
 		return 2;
 	/* random replacement: two flows sharing a bucket settle into both
@@ -267,12 +234,11 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p, __u32 slot,
  * classified now and cached. A collision or a failed lookup only costs
  * speed, never the verdict. A global function, verified once.
  */
-__noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
-			       __u32 flags, struct fg_flow_val *out)
+__noinline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flow_val *out)
 {
+	__u32 idx, ports, misc, way, h, flags = fg_cfg.flags, epoch = fg_cfg.epoch;
 	struct fg_flow_bucket *b;
 	struct fg_flow_ent *e;
-	__u32 idx, ports, misc, way, h;
 
 	if (!p || !out)
 		return 0;
@@ -305,7 +271,7 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
 		h ^= h >> 13;
 		h *= 0xc2b2ae35;
 		h ^= h >> 16;
-		return fg_flow4_verdict(p, slot, epoch, src, dst, ifx, ports, misc, h, out);
+		return fg_flow4_verdict(p, epoch, src, dst, ifx, ports, misc, h, out);
 	}
 	h = fg_flow_hash(p, ports, misc);
 	idx = h & (FG_FLOW_BUCKETS - 1);
@@ -321,7 +287,7 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, __u32 slot, __u32 epoch,
 			}
 		}
 	}
-	fg_flow_classify(p, slot, epoch, out);
+	fg_flow_classify(p, out);
 	if (b) {
 		__u32 *x;
 
@@ -390,8 +356,29 @@ static __always_inline int fg_finish(struct xdp_md *ctx, const struct fg_pkt *p,
 	return drop ? XDP_DROP : XDP_PASS;
 }
 
+/*
+ * The attached programs: each runs the current generation's program (slot
+ * 0 of its prog array). Nothing else: a generation is switched by one
+ * prog-array update, and a packet runs one generation from start to end.
+ * Before the first install the slot is empty: traffic passes.
+ */
 SEC("xdp")
 int fg_xdp_ingress(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &fg_gen_xdp, 0);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int fg_tc_egress(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &fg_gen_tc, 0);
+	return TC_ACT_UNSPEC;
+}
+
+/* A generation's ingress program (loaded once per install, fg_cfg set). */
+SEC("xdp")
+int fg_xdp_gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -399,9 +386,7 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	struct fg_pkt pk = {}, *p = &pk;
 	struct fg_ct_ref ct = {};
 	struct fg_flow_val fv = {};
-	struct fg_heap_hdr *cfg;
 	__u64 now = 0;
-	__u32 slot;
 	int reason;
 
 	p->ifindex = ctx->ingress_ifindex;
@@ -424,12 +409,6 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		return fg_finish(ctx, p, &v, now);
 	}
 
-	/* One read of the active slot per packet: every table below comes
-	 * from that generation. */
-	cfg = fg_generation(&slot);
-	if (!cfg)
-		return XDP_PASS;
-
 	if (p->flags & FG_PKT_FRAG_LATER) {
 		struct fg_frag_val *fv;
 
@@ -446,15 +425,15 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 			v.stat_slot = fv->stat_slot;
 			v.counted = 1;
 		} else {
-			v.action = cfg->default_action;
+			v.action = fg_cfg.default_action;
 			v.reason = FG_R_FRAGMENT;
-			v.stat_slot = cfg->default_slot;
+			v.stat_slot = fg_cfg.default_slot;
 			v.counted = 1;
 		}
 		return fg_finish(ctx, p, &v, now);
 	}
 
-	if (cfg->flags & FG_GEN_F_CT) {
+	if (fg_cfg.flags & FG_GEN_F_CT) {
 		p->ct_state = fg_ct_state(p, &ct);
 		if (p->ct_state == FG_CT_NEW && fg_icmp_error(p) &&
 		    fg_ct_related_xdp(ctx, p))
@@ -462,15 +441,14 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 	}
 
 	fv.rule = FG_NO_RULE;
-	fg_flow_verdict(p, slot, cfg->epoch, cfg->flags, &fv);
+	fg_flow_verdict(p, &fv);
 	if (fv.rule != FG_NO_RULE) {
 		v.action = fv.action;
 		v.reason = FG_R_RULE;
 		v.stat_slot = fv.stat_slot;
 		v.counted = 1;
 		if ((fv.rule_flags & FG_RULE_F_RATE) && v.action != FG_ACT_DROP) {
-			void *heap = fg_heap_of(slot);
-			struct fg_rule *rule = heap ? fg_rule_at(heap, cfg, fv.rule) : NULL;
+			struct fg_rule *rule = fg_rule_at(fv.rule);
 
 			if (!now)
 				now = bpf_ktime_get_ns();
@@ -484,9 +462,9 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 		v.action = FG_ACT_ALLOW;
 		v.reason = FG_R_DEFAULT;
 	} else {
-		v.action = cfg->default_action;
+		v.action = fg_cfg.default_action;
 		v.reason = FG_R_DEFAULT;
-		v.stat_slot = cfg->default_slot;
+		v.stat_slot = fg_cfg.default_slot;
 		v.counted = 1;
 	}
 
@@ -495,27 +473,24 @@ int fg_xdp_ingress(struct xdp_md *ctx)
 			now = bpf_ktime_get_ns();
 		fg_frag_remember(p, v.action, v.reason, v.stat_slot, now);
 	}
-	if ((cfg->flags & FG_GEN_F_CT) && v.action != FG_ACT_DROP)
+	if ((fg_cfg.flags & FG_GEN_F_CT) && v.action != FG_ACT_DROP)
 		fg_ct_commit(p, &ct, 0);
 	return fg_finish(ctx, p, &v, now);
 }
 
 /*
- * Egress: remember outbound flows so that replies match `state:
- * established` on ingress. Never drops, and always answers TC_ACT_UNSPEC
- * (tcx's "next"): TC_ACT_OK would end the tcx chain and skip the
- * operator's own egress filters (clsact) and later tcx programs.
+ * A generation's egress program: remember outbound flows so that replies
+ * match `state: established` on ingress. Never drops, and always answers
+ * TC_ACT_UNSPEC (tcx's "next"): TC_ACT_OK would end the tcx chain and skip
+ * the operator's own egress filters (clsact) and later tcx programs.
  */
 SEC("tc")
-int fg_tc_egress(struct __sk_buff *skb)
+int fg_tc_gen(struct __sk_buff *skb)
 {
 	struct fg_ct_ref ct = {};
 	struct fg_pkt p = {};
-	struct fg_heap_hdr *cfg;
-	__u32 slot;
 
-	cfg = fg_generation(&slot);
-	if (!cfg || !(cfg->flags & FG_GEN_F_CT))
+	if (!(fg_cfg.flags & FG_GEN_F_CT))
 		return TC_ACT_UNSPEC;
 	/* Headers may sit in paged data on egress: pull what we parse. */
 	bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);

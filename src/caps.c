@@ -10,12 +10,15 @@
 #include "log.h"
 
 /*
- * CAP_BPF: every bpf() call (kernel.unprivileged_bpf_disabled), creating
- * the maps of a new generation. CAP_NET_ADMIN: attaching XDP and tcx links
- * to interfaces a new policy adds. Verified by running the integration
- * tests with only these two; see docs/daemon.md.
+ * CAP_BPF: every bpf() call (kernel.unprivileged_bpf_disabled), loading a
+ * new generation's programs and maps. CAP_PERFMON: the verifier refuses
+ * the generation's programs without it (pointer arithmetic: packet end
+ * minus start) and would add Spectre mitigations to them. CAP_NET_ADMIN:
+ * attaching XDP and tcx links to interfaces a new policy adds. Verified by
+ * running the integration tests with only these three; see
+ * docs/daemon.md.
  */
-const cap_value_t caps_runtime[] = {CAP_BPF, CAP_NET_ADMIN};
+const cap_value_t caps_runtime[] = {CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN};
 const int caps_nruntime = sizeof(caps_runtime) / sizeof(caps_runtime[0]);
 
 static bool kept(cap_value_t c, const cap_value_t *keep, int n)

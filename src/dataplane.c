@@ -6,7 +6,10 @@
  * {xdp,tc}-<ifname> for the links. The ABI version is part of the path, so
  * a daemon with another map layout never adopts maps it cannot read.
  *
- * Generations: see dp_install().
+ * Generations: see dp_install(). Each is a program of its own (the
+ * fg_xdp_gen/fg_tc_gen of one more load of the object, with its tables),
+ * run by the attached entry programs through the prog arrays fg_gen_xdp
+ * and fg_gen_tc.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +43,10 @@ struct dp {
 	char old_dir[PATH_MAX]; /* pins of another ABI version, "" if none */
 	bool adopted;
 	int ncpus;
+	/* program fds of the running [0] and the previous [1] generation,
+	 * xdp and tc; -1 when none. Held here, not read back from the prog
+	 * array: turning a prog id into an fd takes CAP_SYS_ADMIN. */
+	int gen[2][2];
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -124,6 +131,13 @@ static const struct {
 	{ "fg_ban", false },        { "fg_ct", false },        { "fg_ct_new", false },
 	{ "fg_frag", false },      { "fg_rate", false },
 };
+
+/* Maps shared by every generation and pinned: all but the object's
+ * .rodata/.bss and the per-generation tables. */
+static bool is_state_map(const char *name)
+{
+	return !strncmp(name, "fg_", 3) && strcmp(name, "fg_heap") && strcmp(name, "fg_lpm");
+}
 
 static bool is_percpu(__u32 type)
 {
@@ -214,6 +228,30 @@ static void migrate_state(struct dp *dp, bool late)
 	}
 }
 
+/* An fd of the running generation's program, from the prog array (which
+ * answers a lookup with the program's id), or -1. */
+static int gen_prog_fd(struct dp *dp, bool xdp)
+{
+	int fd = bpf_map__fd(xdp ? dp->skel->maps.fg_gen_xdp : dp->skel->maps.fg_gen_tc);
+	uint32_t zero = 0, id;
+
+	if (bpf_map_lookup_elem(fd, &zero, &id))
+		return -1;
+	fd = bpf_prog_get_fd_by_id(id);
+	return fd < 0 ? -1 : fd;
+}
+
+static void gen_close(int fds[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
 bool dp_migrating(const struct dp *dp)
 {
 	return dp->old_dir[0] != 0;
@@ -229,6 +267,7 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	if (!dp)
 		return -ENOMEM;
 	dp->sync_fd = -1;
+	memset(dp->gen, -1, sizeof(dp->gen));
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus < 1) {
 		err = dp->ncpus;
@@ -244,6 +283,10 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	if ((err = bpf_map__set_max_entries(dp->skel->maps.fg_flows4,
 					    FG_FLOW4_BUCKETS * dp->ncpus)))
 		goto fail;
+	/* this load holds the state and the entry programs; generations
+	 * are loaded by dp_install */
+	bpf_program__set_autoload(dp->skel->progs.fg_xdp_gen, false);
+	bpf_program__set_autoload(dp->skel->progs.fg_tc_gen, false);
 	if (o && o->pin_root) {
 		char links[PATH_MAX + 8];
 
@@ -261,8 +304,9 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 			char path[PATH_MAX + 64];
 			const char *name = bpf_map__name(map);
 
-			/* .rodata/.bss of the object are not state */
-			if (strncmp(name, "fg_", 3))
+			/* .rodata/.bss of the object are not state, nor
+			 * a generation's own tables */
+			if (!is_state_map(name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dp->dir, name);
 			if (!access(path, F_OK))
@@ -287,6 +331,12 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		err = dp->sync_fd;
 		goto fail;
 	}
+	/* the generation an earlier daemon left running (still privileged
+	 * here): the next install keeps it as the previous one */
+	if (dp->adopted) {
+		dp->gen[0][0] = gen_prog_fd(dp, true);
+		dp->gen[0][1] = gen_prog_fd(dp, false);
+	}
 	/* adopted bans (or none): make the skip-when-empty count exact */
 	if ((err = dp_bans_recount(dp)))
 		goto fail;
@@ -303,6 +353,8 @@ void dp_close(struct dp *dp)
 		return;
 	if (dp->sync_fd >= 0)
 		close(dp->sync_fd);
+	gen_close(dp->gen[0]);
+	gen_close(dp->gen[1]);
 	flowgate__destroy(dp->skel);
 	free(dp);
 }
@@ -316,6 +368,11 @@ int dp_prog_fd(struct dp *dp, bool xdp)
 {
 	return bpf_program__fd(xdp ? dp->skel->progs.fg_xdp_ingress
 				   : dp->skel->progs.fg_tc_egress);
+}
+
+int dp_gen_prog_fd(struct dp *dp, bool xdp)
+{
+	return dp->gen[0][xdp ? 0 : 1];
 }
 
 int dp_map_fd(struct dp *dp, const char *name)
@@ -482,51 +539,109 @@ static uint32_t next_epoch(struct dp *dp)
 	return e + 1;
 }
 
+/* Make fds[] (a generation's xdp and tc program) the running one: slot 0
+ * of the prog arrays, which the entry programs tail-call. tc first: a
+ * packet never needs both to agree, and the xdp switch is the one that
+ * changes verdicts. A negative fd empties the slot (no egress work). */
+static int gen_publish(struct dp *dp, const int fds[2])
+{
+	int maps[2] = { bpf_map__fd(dp->skel->maps.fg_gen_tc),
+			bpf_map__fd(dp->skel->maps.fg_gen_xdp) };
+	int order[2] = { fds[1], fds[0] };
+	uint32_t zero = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (order[i] >= 0 ? bpf_map_update_elem(maps[i], &zero, &order[i], BPF_ANY)
+				  : bpf_map_delete_elem(maps[i], &zero) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 /*
- * Go back to the generation in the other slot (after an apply whose attach
- * step failed). It is intact: installs only ever write the inactive slot.
- * The same grace period as an install follows the flip.
+ * Go back to the previous generation (after an apply whose attach step
+ * failed): its programs are still loaded, held by dp. The two swap, and
+ * the same grace period as an install follows.
  */
 int dp_revert(struct dp *dp)
 {
-	uint32_t cur = active_slot(dp), prev = cur ^ 1, zero = 0;
+	uint32_t prev = active_slot(dp) ^ 1, zero = 0;
 	struct fg_active act = { .slot = prev };
-	struct fg_heap_hdr h;
+	int tmp[2], err;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &prev, &h) ||
-	    !h.generation)
+	if (dp->gen[1][0] < 0)
 		return -ENOENT;
+	if ((err = gen_publish(dp, dp->gen[1])))
+		return err;
+	memcpy(tmp, dp->gen[0], sizeof(tmp));
+	memcpy(dp->gen[0], dp->gen[1], sizeof(tmp));
+	memcpy(dp->gen[1], tmp, sizeof(tmp));
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY))
 		return -errno;
 	return dp_sync(dp);
 }
 
+/* Load one generation: another instance of the object's generation
+ * programs, sharing every state map of dp's load, with fg_cfg set to the
+ * generation's header and fg_heap/fg_lpm sized to its tables. */
+static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
+				 size_t nheap, size_t nlpm, int *err)
+{
+	struct flowgate *g = flowgate__open();
+	struct bpf_map *m;
+
+	if (!g) {
+		*err = -errno;
+		return NULL;
+	}
+	bpf_program__set_autoload(g->progs.fg_xdp_ingress, false);
+	bpf_program__set_autoload(g->progs.fg_tc_egress, false);
+	memcpy((void *)&g->rodata->fg_cfg, hdr, sizeof(*hdr));
+	if ((*err = bpf_map__set_max_entries(g->maps.fg_heap, nheap)) ||
+	    (*err = bpf_map__set_max_entries(g->maps.fg_lpm, nlpm ? nlpm : 1)))
+		goto fail;
+	bpf_object__for_each_map(m, g->obj) {
+		const char *name = bpf_map__name(m);
+		struct bpf_map *mine;
+
+		if (!is_state_map(name))
+			continue;
+		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
+		if (!mine || (*err = bpf_map__reuse_fd(m, bpf_map__fd(mine))))
+			goto fail;
+	}
+	if ((*err = flowgate__load(g))) {
+		pr_err("cannot load the generation's programs: %s (run with -v for the verifier log)\n",
+		       strerror(-*err));
+		goto fail;
+	}
+	return g;
+fail:
+	flowgate__destroy(g);
+	return NULL;
+}
+
 /*
  * Install a generation.
  *
- * The new tables go into fresh inner maps placed in the inactive slot;
- * then fg_active is flipped (one 4-byte store, read once per packet). A
- * packet that read the old slot before the flip may still be running, so
- * the old slot must not be rewritten until it is done: a map-in-map update
- * from user space returns only after an RCU grace period (the kernel's
- * maybe_wait_bpf_programs), and every XDP/TC run is an RCU read section.
- * One such update after the flip (dp_sync) therefore guarantees the old
- * slot is idle when the next install writes into it. A flipped array value
- * alone would not wait for anything.
+ * The generation's programs are loaded with their own tables (gen_load),
+ * the tables filled, and then slot 0 of the prog arrays pointed at them:
+ * from that update on, every packet runs the new generation from start to
+ * end; a packet already running the old one finishes with the old one's
+ * tables, which live as long as its program. The previous generation
+ * moves to slot 1 (dp_revert). The grace period after the switch
+ * (dp_sync) means that when dp_install returns no packet runs the old
+ * generation any more.
  */
 int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, lpm_opts, .map_flags = BPF_F_NO_PREALLOC);
-	LIBBPF_OPTS(bpf_map_create_opts, heap_opts, .map_flags = BPF_F_INNER_MAP);
-	int lpm_fd = -1, heap_fd = -1, o_lpm, o_heap, act_fd, err;
-	uint32_t cur = active_slot(dp), next = cur ^ 1, zero = 0;
+	uint32_t next = active_slot(dp) ^ 1, zero = 0;
 	struct fg_active act = { .slot = next };
 	struct fg_heap_slot *heap = NULL;
 	size_t nheap = 0, nlpm = 0, i;
-
-	o_lpm = bpf_map__fd(dp->skel->maps.fg_o_lpm);
-	o_heap = bpf_map__fd(dp->skel->maps.fg_o_heap);
-	act_fd = bpf_map__fd(dp->skel->maps.fg_active);
+	struct flowgate *g = NULL;
+	int fds[2] = { -1, -1 }, err;
 
 	for (i = 0; i < t->nsrc; i++)
 		nlpm += t->src[i].family == 6;
@@ -536,51 +651,44 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	if (!heap)
 		return -ENOMEM;
 	((struct fg_heap_hdr *)heap)->epoch = next_epoch(dp);
-	lpm_fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fg_lpm", sizeof(struct fg_lpm_key),
-				sizeof(uint32_t), nlpm ? nlpm : 1, &lpm_opts);
-	if (lpm_fd < 0) {
-		err = lpm_fd;
-		pr_err("cannot create the address trie (%zu prefixes): %s\n", nlpm,
-		       strerror(-err));
+	g = gen_load(dp, (struct fg_heap_hdr *)heap, nheap, nlpm, &err);
+	if (!g)
 		goto out;
-	}
-	heap_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fg_heap", sizeof(uint32_t),
-				 sizeof(struct fg_heap_slot), nheap, &heap_opts);
-	if (heap_fd < 0) {
-		err = heap_fd;
-		pr_err("cannot create the rule tables (%zu x 64 bytes): %s\n", nheap,
-		       strerror(-err));
-		goto out;
-	}
-	if ((err = lpm_fill(lpm_fd, t->src, t->nsrc, false)) ||
-	    (err = lpm_fill(lpm_fd, t->dst, t->ndst, true)) ||
-	    (err = array_fill(heap_fd, heap, sizeof(*heap), nheap))) {
-		pr_err("cannot fill the rule tables: %s\n", strerror(-err));
-		goto out;
-	}
-	/* Publish into the inactive slot (each update waits a grace period
-	 * for readers of what it replaces), then flip. */
-	if (bpf_map_update_elem(o_lpm, &next, &lpm_fd, BPF_ANY) ||
-	    bpf_map_update_elem(o_heap, &next, &heap_fd, BPF_ANY)) {
-		err = -errno;
-		pr_err("cannot publish the new generation: %s\n", strerror(-err));
+	if ((err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->src, t->nsrc, false)) ||
+	    (err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->dst, t->ndst, true)) ||
+	    (err = array_fill(bpf_map__fd(g->maps.fg_heap), heap, sizeof(*heap), nheap))) {
+		pr_err("cannot fill the rule tables (%zu x 64 bytes, %zu prefixes): %s\n",
+		       nheap, nlpm, strerror(-err));
 		goto out;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &next, heap, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}
-	if (bpf_map_update_elem(act_fd, &zero, &act, BPF_ANY)) {
+	fds[0] = dup(bpf_program__fd(g->progs.fg_xdp_gen));
+	fds[1] = dup(bpf_program__fd(g->progs.fg_tc_gen));
+	if (fds[0] < 0 || fds[1] < 0) {
 		err = -errno;
 		goto out;
 	}
-	/* Grace period after the flip: the old slot is idle from here on. */
+	if ((err = gen_publish(dp, fds))) {
+		pr_err("cannot switch to the new generation: %s\n", strerror(-err));
+		goto out;
+	}
+	/* the running generation becomes the previous one */
+	gen_close(dp->gen[1]);
+	memcpy(dp->gen[1], dp->gen[0], sizeof(fds));
+	memcpy(dp->gen[0], fds, sizeof(fds));
+	fds[0] = fds[1] = -1;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
 	err = dp_sync(dp);
 out:
-	if (lpm_fd >= 0)
-		close(lpm_fd);
-	if (heap_fd >= 0)
-		close(heap_fd);
+	gen_close(fds);
+	/* dp holds the programs, the programs their maps */
+	flowgate__destroy(g);
 	free(heap);
 	return err;
 }

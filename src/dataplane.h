@@ -29,16 +29,16 @@ void dp_close(struct dp *dp);
 bool dp_adopted(const struct dp *dp);
 
 /*
- * Install compiled tables as a new generation: build it in the inactive
- * slot, flip fg_active, then wait until no packet can still be using the
- * old slot. On error nothing packets can see has changed.
- * `generation` must be > the current one.
+ * Install compiled tables as a new generation: load its programs with its
+ * tables, switch the entry programs to it (one prog-array update), then
+ * wait until no packet can still be running the old one. On error nothing
+ * packets can see has changed. `generation` must be > the current one.
  */
 int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation);
 
 /*
- * Run the generation in the other slot again (an apply's attach step
- * failed after its install). -ENOENT if that slot holds none.
+ * Run the previous generation again (an apply's attach step failed after
+ * its install). -ENOENT if there is none.
  */
 int dp_revert(struct dp *dp);
 /* Wait until every program running now has finished (RCU grace period). */
@@ -49,7 +49,10 @@ uint64_t dp_generation(struct dp *dp);
 /* Header of the running generation (flags, default...). */
 int dp_running_hdr(struct dp *dp, struct fg_heap_hdr *out);
 
+/* The attached entry programs (they run the current generation). */
 int dp_prog_fd(struct dp *dp, bool xdp);
+/* The running generation's own program (dp keeps it), or -1 when none. */
+int dp_gen_prog_fd(struct dp *dp, bool xdp);
 /* fd of a map by name (fg_rule_stats, fg_ban, fg_events, ...), or -ENOENT */
 int dp_map_fd(struct dp *dp, const char *name);
 

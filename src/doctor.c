@@ -245,7 +245,7 @@ static bool check_caps(json_t *checks)
 	add_check(checks, "privileges", bpf && net,
 		  bpf && net ? "CAP_BPF and CAP_NET_ADMIN held"
 			     : "this process lacks CAP_BPF or CAP_NET_ADMIN; BPF probes skipped",
-		  "run as root (flowgated keeps CAP_BPF and CAP_NET_ADMIN; at start it may "
+		  "run as root (flowgated keeps CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN; at start it may "
 		  "also need CAP_SYS_ADMIN to mount bpffs and CAP_CHOWN for the API socket)");
 	return bpf && net;
 }

@@ -2,50 +2,62 @@
 /*
  * Every map of the datapath. Layouts come from include/flowgate/abi.h.
  *
- * Classifier tables exist once per generation slot: each is an inner map of
- * an ARRAY_OF_MAPS with FG_SLOTS entries. A packet reads fg_active once and
- * uses that slot for every table, so it never sees a mix of two rule sets.
- * Runtime state (counters, conntrack, bans, fragments, rate buckets, events)
- * is not per generation: it survives applies and daemon restarts.
+ * A generation is a program: each install loads its own copy of fg_xdp_gen
+ * and fg_tc_gen, with its tables (fg_heap, fg_lpm, sized to the policy) and
+ * its configuration (fg_cfg, read-only data the verifier treats as
+ * constants). The attached entry programs tail-call slot 0 of fg_gen_xdp /
+ * fg_gen_tc, so a packet runs one generation from start to end, and an
+ * install is one prog-array update. Table lookups are direct array
+ * accesses the verifier inlines (a map-in-map's inner arrays are not).
+ * Runtime state (counters, conntrack, bans, fragments, rate buckets,
+ * events) is shared by every generation: it survives applies and restarts.
  */
 #ifndef FG_MAPS_BPF_H
 #define FG_MAPS_BPF_H
 
-/* ---- generation-slot tables ---- */
+/* ---- the generation's own tables (one copy per loaded generation) ---- */
 
-/* Inner map templates: each generation's maps are sized to its policy
- * (BPF_F_INNER_MAP for the array; LPM tries ignore max_entries when
- * compared). Key/value sizes rather than BTF types: clang emits only a
- * forward declaration for structs reached through these templates. */
-struct fg_inner_lpm {
+/* The running generation's header: bases, flags, default verdict, epoch.
+ * Set by dp_install before the load; frozen, so known to the verifier,
+ * which drops the branches a policy cannot take. */
+const volatile struct fg_heap_hdr fg_cfg = {};
+
+/* Classifier tables (abi.h heap layout); max_entries set at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fg_heap_slot);
+} fg_heap SEC(".maps");
+
+/* IPv6 address classes; max_entries set at load. */
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct fg_lpm_key));
-	__uint(value_size, sizeof(__u32));
-};
+	__type(key, struct fg_lpm_key);
+	__type(value, __u32);
+} fg_lpm SEC(".maps");
 
-struct fg_inner_heap {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+/* ---- generation switch ---- */
+
+/* [0]: the running generation's program, tail-called by the entry program
+ * with a constant key, so the JIT patches a direct jump. dp_install
+ * updates it; the previous generation stays loaded in the daemon
+ * (dp_revert). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct fg_heap_slot));
-};
+	__type(key, __u32);
+	__type(value, __u32);
+} fg_gen_xdp SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, FG_SLOTS);
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct fg_inner_lpm);
-} fg_o_lpm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, FG_SLOTS);
-	__type(key, __u32);
-	__array(values, struct fg_inner_heap);
-} fg_o_heap SEC(".maps");
+	__type(value, __u32);
+} fg_gen_tc SEC(".maps");
 
 /* Never read by programs: updating it from user space returns after an RCU
  * grace period (all running programs finished). dp_sync() uses it. */
@@ -63,7 +75,8 @@ struct {
 	__array(values, struct fg_inner_sync);
 } fg_sync SEC(".maps");
 
-/* fg_geninfo[slot]: the slot's heap header, for user space only. */
+/* fg_geninfo[slot]: the headers of the running and the previous
+ * generation, for user space only (never read by programs). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_SLOTS);
@@ -71,7 +84,8 @@ struct {
 	__type(value, struct fg_heap_hdr);
 } fg_geninfo SEC(".maps");
 
-/* fg_active[0].slot: the generation slot packets use now. */
+/* fg_active[0].slot: which fg_geninfo entry describes the running
+ * generation (user space only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

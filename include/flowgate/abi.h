@@ -17,7 +17,7 @@
 #endif
 
 #ifndef FG_ABI_VERSION
-#define FG_ABI_VERSION 1
+#define FG_ABI_VERSION 2
 #endif
 
 /* ---- limits (each overridable at build time) -------------------------- */

@@ -11,6 +11,8 @@
 # Only addresses inside these namespaces are ever used.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# the ABI version in pin paths: PIN_ROOT/v$ABI/...
+ABI=$(awk '/define FG_ABI_VERSION/ {print $3; exit}' "$ROOT/include/flowgate/abi.h")
 BUILD=${BUILD:-$ROOT/build}
 FLOWGATED=$BUILD/flowgated
 FLOWGATE=$BUILD/flowgate

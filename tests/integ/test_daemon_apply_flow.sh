@@ -65,6 +65,6 @@ c=$(curl -sS -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X PUT \
 	--data-binary @"$T/a.yaml" http://x/v1/policy)
 [ "$c" = 200 ] || fail "apply with one interface: $c $(cat "$T/body")"
 ip -n "$G" link show "$GS" | grep -q xdp && fail "$GS still attached"
-[ -e "$PIN_ROOT/v1/links/xdp-$GS" ] && fail "$GS's link pin left"
+[ -e "$PIN_ROOT/v$ABI/links/xdp-$GS" ] && fail "$GS's link pin left"
 in_c ping -c 1 -W 1 "$SERVER_IP" >/dev/null || fail "ping after the interface changes"
 ok "interfaces added and removed by applies"

@@ -79,12 +79,13 @@ ok "doctor"
 
 for t in /proc/"$FG_PID"/task/*; do
 	eff=$(awk '/^CapEff/ {print $2}' "$t/status")
-	[ "$eff" = 0000008000001000 ] || fail "thread $t has CapEff $eff"
+	# CAP_BPF (39), CAP_PERFMON (38), CAP_NET_ADMIN (12)
+	[ "$eff" = 000000c000001000 ] || fail "thread $t has CapEff $eff"
 done
 [ "$(ls /proc/"$FG_PID"/task | wc -l)" -ge 3 ] || fail "expected API and audit threads"
-ok "every thread keeps only CAP_BPF and CAP_NET_ADMIN"
+ok "every thread keeps only CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN"
 
-[ "$(stat -c %a "$PIN_ROOT/v1")" = 700 ] || fail "pin dir mode"
+[ "$(stat -c %a "$PIN_ROOT/v$ABI")" = 700 ] || fail "pin dir mode"
 api -X POST http://x/v1/nothing | jq -e '.error == "not found"' >/dev/null || fail "404"
 [ "$(api -o /dev/null -w '%{http_code}' -X DELETE http://x/v1/status)" = 405 ] || fail "405"
 ok "pins 0700, errors"

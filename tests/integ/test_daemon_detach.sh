@@ -23,7 +23,7 @@ wait "$FG_PID" || fail "SIGTERM: exit $?"
 FG_PID=
 [ -e "$SOCK" ] && fail "socket left behind"
 pinged && fail "ping passes with the daemon stopped"
-[ -e "$PIN_ROOT/v1/links/xdp-$GC" ] || fail "link pin gone"
+[ -e "$PIN_ROOT/v$ABI/links/xdp-$GC" ] || fail "link pin gone"
 ip -n "$G" link show "$GC" | grep -q xdp || fail "XDP program gone"
 ok "SIGTERM: exit 0, still filtering, pins kept"
 
@@ -35,7 +35,7 @@ for _ in $(seq 1 50); do kill -0 "$FG_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$FG_PID" || fail "detach: exit $?"
 FG_PID=
 pinged || fail "ping still dropped after detach"
-[ -e "$PIN_ROOT/v1" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
+[ -e "$PIN_ROOT/v$ABI" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
 ip -n "$G" link show "$GC" | grep -q xdp && fail "XDP program still attached"
 [ -e "$SOCK" ] && fail "socket left behind"
 ok "POST /v1/detach: unfiltered, pins gone, exit 0"
@@ -46,5 +46,5 @@ kill -TERM "$FG_PID"
 wait "$FG_PID" || fail "SIGTERM with --detach-on-exit: exit $?"
 FG_PID=
 pinged || fail "ping still dropped after --detach-on-exit"
-[ -e "$PIN_ROOT/v1" ] && fail "pins left after --detach-on-exit"
+[ -e "$PIN_ROOT/v$ABI" ] && fail "pins left after --detach-on-exit"
 ok "--detach-on-exit: SIGTERM removes everything"

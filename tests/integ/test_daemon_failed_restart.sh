@@ -47,7 +47,7 @@ sed -i "s/^interfaces: \[$GC\]/interfaces: [$GC, nosuchif0]/" "$T/p.yaml"
 [ "$(run_fg "$T/p.yaml")" = 2 ] || fail "missing interface: exit $(run_fg "$T/p.yaml")"
 grep -q "no interface named nosuchif0" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
 still_filtering "missing interface"
-[ -e "$PIN_ROOT/v1/links/xdp-$GC" ] && [ -e "$PIN_ROOT/v1/fg_active" ] ||
+[ -e "$PIN_ROOT/v$ABI/links/xdp-$GC" ] && [ -e "$PIN_ROOT/v$ABI/fg_active" ] ||
 	fail "pins removed: $(ls -R "$PIN_ROOT")"
 [ -e "$SOCK" ] && fail "socket left by a failed start"
 ok "a missing interface: exit 2, the running policy still drops ICMP, pins kept"
@@ -70,7 +70,7 @@ EOF
 grep -q "cannot attach XDP to lo in native mode" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
 still_filtering "attach failure"
 xdp_on lo && fail "lo left attached"
-[ -e "$PIN_ROOT/v1/links/xdp-lo" ] && fail "lo's link pin left"
+[ -e "$PIN_ROOT/v$ABI/links/xdp-lo" ] && fail "lo's link pin left"
 ok "an attach failure: exit 2, the running policy still drops ICMP"
 
 # 3. the old file again: the generation that ran all along is adopted
@@ -91,6 +91,6 @@ sed -i "s/^interfaces: \[$GC\]/interfaces: [$GC, nosuchif0]/" "$T/p.yaml"
 [ "$(run_fg "$T/p.yaml" "$B99/flowgated")" = 2 ] || fail "upgrade with a missing interface: exit"
 grep -q "no interface named nosuchif0" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
 still_filtering "failed upgrade"
-[ -e "$PIN_ROOT/v1/links/xdp-$GC" ] || fail "the old version's link pin is gone: $(ls -R "$PIN_ROOT")"
+[ -e "$PIN_ROOT/v$ABI/links/xdp-$GC" ] || fail "the old version's link pin is gone: $(ls -R "$PIN_ROOT")"
 [ -e "$PIN_ROOT/v99" ] && fail "the failed upgrade left its pins: $(ls -R "$PIN_ROOT/v99")"
 ok "a failed upgrade: exit 2, the old version's links untouched, no new pins left"

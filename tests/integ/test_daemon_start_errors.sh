@@ -39,7 +39,7 @@ ok "bad policy: exit 1, every error as FILE:LINE:COL"
 [ "$(run_fg "$T/big.yaml")" = 1 ] || fail "policy refused by the compiler: exit $(run_fg "$T/big.yaml")"
 grep -q "rule combos expands into" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
 ip -n "$G" link show "$GC" | grep -q xdp && fail "$GC attached for a refused policy"
-[ -e "$PIN_ROOT/v1" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
+[ -e "$PIN_ROOT/v$ABI" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
 ok "a policy too large for the datapath: exit 1, nothing attached"
 
 # system errors are exit 2, even those that are EINVAL inside: a -c file
@@ -63,7 +63,7 @@ EOF
 [ "$(run_fg "$T/noif.yaml")" = 2 ] || fail "missing interface: exit $(run_fg "$T/noif.yaml")"
 grep -q "no interface named ${PFX}nosuch" "$T/run.log" || fail "reason: $(cat "$T/run.log")"
 ip -n "$G" link show "$GC" | grep -q xdp && fail "$GC left attached"
-[ -e "$PIN_ROOT/v1" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
+[ -e "$PIN_ROOT/v$ABI" ] && fail "pins left: $(ls -R "$PIN_ROOT")"
 [ -e "$SOCK" ] && fail "socket left"
 ok "attach failure: exit 2, nothing half-attached, no pins"
 

@@ -29,7 +29,7 @@ rules:
     state: established
 EOF
 fg_start "$T/p.yaml"
-[ -d "$PIN_ROOT/v1" ] || fail "no v1 pins"
+[ -d "$PIN_ROOT/v$ABI" ] || fail "no v$ABI pins"
 api -X POST -d '{"cidr":"10.10.1.99/32"}' http://x/v1/bans >/dev/null
 
 in_s socat -u TCP-LISTEN:7000,reuseaddr "OPEN:$T/tcp.out,creat,append" &
@@ -51,7 +51,7 @@ FLOWGATED=$B99/flowgated fg_start "$T/p.yaml"
 ok "replaced flowgated (ABI 1) with ABI 99 under traffic"
 
 [ -d "$PIN_ROOT/v99/links" ] || fail "no v99 pins"
-[ ! -e "$PIN_ROOT/v1" ] || fail "v1 pins not retired: $(ls -R "$PIN_ROOT/v1")"
+[ ! -e "$PIN_ROOT/v$ABI" ] || fail "v$ABI pins not retired: $(ls -R "$PIN_ROOT/v$ABI")"
 grep -q "carried .* entries over" "$T/flowgated.log" || fail "no state carried over"
 ok "old pins retired after the takeover"
 
