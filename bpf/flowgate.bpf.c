@@ -315,16 +315,26 @@ __noinline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flow_val *out)
 }
 
 /* Events cost a ring buffer record: at most FG_EVENT_RATE per CPU per
- * window; the rest is counted. Checked inline, before any call. */
+ * window; the rest is counted. Checked inline, before any call. Under a
+ * flood the budget is spent: then only a jiffies change (an inlined load)
+ * leads to a clock read, so a new window is noticed within one tick. */
 static __always_inline bool fg_event_budget(void)
 {
 	struct fg_evbudget *b;
 	__u32 zero = 0;
-	__u64 *supp, w;
+	__u64 w, j;
 
 	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
 	if (!b)
 		return false;
+	if (b->sent >= FG_EVENT_RATE) {
+		j = bpf_jiffies64();
+		if (j == b->jiffies) {
+			b->suppressed++;
+			return false;
+		}
+		b->jiffies = j;
+	}
 	w = bpf_ktime_get_coarse_ns() >> FG_EVENT_WINDOW_SHIFT;
 	if (b->window != w) {
 		b->window = w;
@@ -334,9 +344,7 @@ static __always_inline bool fg_event_budget(void)
 		b->sent++;
 		return true;
 	}
-	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
-	if (supp)
-		*supp += 1;
+	b->suppressed++;
 	return false;
 }
 
@@ -393,7 +401,7 @@ int fg_xdp_gen(struct xdp_md *ctx)
 	p->pkt_len = end - data;
 	fg_count_iface(p->ifindex, p->pkt_len);
 
-	reason = fg_parse_xdp(ctx, p);
+	reason = fg_parse_fast(ctx, p) ? FG_R_NONE : fg_parse_xdp(ctx, p);
 	if (reason != FG_R_NONE) {
 		v.action = FG_ACT_DROP;
 		v.reason = reason;

@@ -2474,15 +2474,16 @@ json_t *daemon_doctor(struct daemon *d)
 
 static uint64_t ev_suppressed(struct daemon *d)
 {
-	int fd = dp_map_fd(d->dp, "fg_ev_suppressed"), n = libbpf_num_possible_cpus(), i;
-	uint64_t *v, sum = 0;
+	int fd = dp_map_fd(d->dp, "fg_evbudget"), n = libbpf_num_possible_cpus(), i;
+	struct fg_evbudget *v;
 	uint32_t zero = 0;
+	uint64_t sum = 0;
 
 	if (fd < 0 || n < 1 || !(v = calloc(n, sizeof(*v))))
 		return 0;
 	if (!bpf_map_lookup_elem(fd, &zero, v))
 		for (i = 0; i < n; i++)
-			sum += v[i];
+			sum += v[i].suppressed;
 	free(v);
 	return sum;
 }

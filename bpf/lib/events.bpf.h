@@ -4,7 +4,7 @@
  * matches, with the first FG_EVENT_SNAP bytes of the frame for pcap.
  * A per-CPU budget (FG_EVENT_RATE per ~1 s window of the coarse clock)
  * keeps a flood from flooding the log; what it holds back is counted in
- * fg_ev_suppressed and reported with the next event sent.
+ * fg_evbudget.suppressed and reported with the next event sent.
  */
 #ifndef FG_EVENTS_BPF_H
 #define FG_EVENTS_BPF_H
@@ -14,18 +14,18 @@
 __noinline int fg_event_xdp(struct xdp_md *ctx, const struct fg_pkt *p,
 			    __u32 type, __u32 reason, __u32 stat_slot)
 {
+	struct fg_evbudget *b;
 	__u32 zero = 0, cap;
 	struct fg_event *e;
-	__u64 *supp;
 
 	if (!p)
 		return 0;
-	supp = bpf_map_lookup_elem(&fg_ev_suppressed, &zero);
-	if (!supp)
+	b = bpf_map_lookup_elem(&fg_evbudget, &zero);
+	if (!b)
 		return 0;
 	e = bpf_ringbuf_reserve(&fg_events, sizeof(*e), 0);
 	if (!e) {
-		*supp += 1;
+		b->suppressed++;
 		return 0;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
@@ -34,8 +34,8 @@ __noinline int fg_event_xdp(struct xdp_md *ctx, const struct fg_pkt *p,
 	e->stat_slot = stat_slot;
 	e->ifindex = p->ifindex;
 	e->pkt_len = p->pkt_len;
-	e->suppressed = *supp;
-	*supp = 0;
+	e->suppressed = b->suppressed;
+	b->suppressed = 0;
 	__builtin_memcpy(&e->pkt, p, sizeof(*p));
 	cap = p->pkt_len;
 	if (cap > FG_EVENT_SNAP)

@@ -188,14 +188,6 @@ struct {
 	__type(value, struct fg_evbudget);
 } fg_evbudget SEC(".maps");
 
-/* Events suppressed by the budget, per CPU (reported by the daemon). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} fg_ev_suppressed SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, FG_EVENTS_BYTES);

@@ -536,10 +536,15 @@ struct fg_rate_val {
 };
 
 /* Event budget per CPU (fg_evbudget): at most FG_EVENT_RATE events in
- * each window of 2^30 ns (about a second) of the coarse clock. */
+ * each window of 2^30 ns (about a second) of the coarse clock. Once it is
+ * spent, the clock is read again only when jiffies moved (a plain load),
+ * so a flood costs no clock call per packet. */
 struct fg_evbudget {
-	__u64 window;
-	__u64 sent;
+	__u64 window;     /* coarse ns >> FG_EVENT_WINDOW_SHIFT */
+	__u64 jiffies;    /* when the spent budget last read the clock */
+	__u64 suppressed; /* held back since the last event sent */
+	__u32 sent;       /* in this window */
+	__u32 pad0;
 };
 
 /* ---- events (ring buffer fg_events) ----------------------------------- */

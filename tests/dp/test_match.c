@@ -1024,7 +1024,8 @@ static void test_event_budget(void)
 	struct policy p;
 	struct pkt_spec s;
 	cpu_set_t cpus, old;
-	uint64_t supp_sum = 0, *supp, w0, w1;
+	uint64_t supp_sum = 0, w0, w1;
+	struct fg_evbudget *supp;
 	int i, n, ncpu = libbpf_num_possible_cpus();
 	uint32_t zero = 0;
 	size_t len;
@@ -1039,7 +1040,6 @@ static void test_event_budget(void)
 	CPU_SET(sched_getcpu(), &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 	supp = calloc(ncpu, sizeof(*supp));
-	bpf_map_update_elem(dp_map_fd(dp, "fg_ev_suppressed"), &zero, supp, BPF_ANY);
 	dpt_event_budget_reset(dp);
 	dpt_events_read(&ev);
 	len = tp_build(&t, &s);
@@ -1052,9 +1052,9 @@ static void test_event_budget(void)
 		ASSERT_EQ(n, FG_EVENT_RATE, "events sent in one window");
 	else
 		ASSERT_TRUE(n >= FG_EVENT_RATE && n <= NDROPS, "events sent over two windows");
-	bpf_map_lookup_elem(dp_map_fd(dp, "fg_ev_suppressed"), &zero, supp);
+	bpf_map_lookup_elem(dp_map_fd(dp, "fg_evbudget"), &zero, supp);
 	for (i = 0; i < ncpu; i++)
-		supp_sum += supp[i];
+		supp_sum += supp[i].suppressed;
 	ASSERT_EQ(supp_sum, NDROPS - n, "suppressed = drops - events");
 	/* the first event of the next window carries the suppressed count */
 	while ((coarse_ns() >> FG_EVENT_WINDOW_SHIFT) == w1)
