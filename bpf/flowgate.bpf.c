@@ -162,18 +162,9 @@ static __always_inline bool fg_flow_match(const struct fg_flow_key *k,
 static __always_inline void fg_flow_classify(const struct fg_pkt *p,
 					     struct fg_flow_val *out)
 {
-	struct fg_rule *r;
-
 	out->epoch = fg_cfg.epoch;
-	out->rule = fg_classify((struct fg_pkt *)p);
-	r = out->rule != FG_NO_RULE ? fg_rule_at(out->rule) : NULL;
-	if (r) {
-		out->stat_slot = r->stat_slot;
-		out->action = r->action;
-		out->rule_flags = r->flags;
-	} else {
-		out->rule = FG_NO_RULE;
-	}
+	out->rule = FG_NO_RULE;
+	fg_classify((struct fg_pkt *)p, out);
 }
 
 static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,

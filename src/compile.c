@@ -1477,8 +1477,15 @@ static int emit_classes(struct ctx *c, struct cons *cs, struct fg_tables *t)
 		t->classes[i].setmask = k->setmask;
 		if (k->len > t->longest_list && i != t->cfg.wild_class)
 			t->longest_list = k->len;
-		for (j = 0; j < k->len; j++)
-			t->ents[k->off + j] = c->x[cs->pool.v[k->off + j]].e;
+		for (j = 0; j < k->len; j++) {
+			struct fg_ent *e = &t->ents[k->off + j];
+			const struct fg_rule *r;
+
+			*e = c->x[cs->pool.v[k->off + j]].e;
+			r = &t->rules[e->rule];
+			e->stat_slot = r->stat_slot;
+			e->verdict = (r->action & 0xf) | (r->flags & 0xf) << 4;
+		}
 	}
 	return 0;
 }
@@ -1535,6 +1542,10 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 	t->cfg.default_slot = opts ? opts->default_slot : FG_SLOT_DEFAULT;
 	fill_rules(&c, t);
 	t->cfg.flags |= key_fields(&c);
+	if (t->nindexed[F_SPORT])
+		t->cfg.flags |= FG_GEN_F_SPORT_IDX;
+	if (t->nindexed[F_DPORT])
+		t->cfg.flags |= FG_GEN_F_DPORT_IDX;
 	if ((ret = emit_classes(&c, &cs, t)))
 		goto out;
 	ret = build_v4_tables(t);

@@ -22,6 +22,8 @@ struct fg_walk {
 	__u64 dst_sets;
 	__u32 off;      /* first entry of the list being walked */
 	__u32 best;     /* smallest matching rule index so far */
+	__u32 best_slot;    /* its stat slot and verdict (fg_ent copies) */
+	__u32 best_verdict;
 };
 
 static __always_inline bool fg_pfx_match(const __u8 *addr, const __u8 *net,
@@ -117,6 +119,8 @@ static long fg_walk_cb(__u32 i, void *arg)
 		return 1; /* sorted: nothing better further down */
 	if (fg_ent_match(e, w)) {
 		w->best = e->rule;
+		w->best_slot = e->stat_slot;
+		w->best_verdict = e->verdict;
 		return 1;
 	}
 	return 0;
@@ -200,14 +204,14 @@ static __always_inline __u32 fg_port_class(__u32 idx)
 }
 
 /*
- * Classify pkt with this generation's tables. Returns the first matching
- * rule's index, or FG_NO_RULE.
+ * Classify pkt with this generation's tables: the first matching rule's
+ * index (or FG_NO_RULE), stat slot, action and flags into *out.
  *
  * A global function: the verifier checks it once, on its own, instead of
  * once per path of the caller (inlined, the program exceeded the
  * verifier's budget).
  */
-__noinline __u32 fg_classify(struct fg_pkt *pkt)
+__noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 {
 	__u32 cs = 0, cd = 0, csp = 0, cdp = 0;
 	struct fg_class *c_src, *c_dst;
@@ -215,8 +219,8 @@ __noinline __u32 fg_classify(struct fg_pkt *pkt)
 	const struct fg_pkt *p;
 	bool v6;
 
-	if (!pkt)
-		return FG_NO_RULE;
+	if (!pkt || !out)
+		return 0;
 	/* bpf_loop wants its context on this frame's stack */
 	wk.pkt = pkt;
 	p = pkt;
@@ -230,8 +234,10 @@ __noinline __u32 fg_classify(struct fg_pkt *pkt)
 	}
 	if ((p->flags & FG_PKT_L4) &&
 	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
-		csp = fg_port_class(p->sport);
-		cdp = fg_port_class(65536 + (__u32)p->dport);
+		if (fg_cfg.flags & FG_GEN_F_SPORT_IDX)
+			csp = fg_port_class(p->sport);
+		if (fg_cfg.flags & FG_GEN_F_DPORT_IDX)
+			cdp = fg_port_class(65536 + (__u32)p->dport);
 	}
 	/* Both set masks are needed before any list is verified. */
 	c_src = fg_class_at(cs);
@@ -239,12 +245,18 @@ __noinline __u32 fg_classify(struct fg_pkt *pkt)
 	w->src_sets = c_src ? c_src->setmask : 0;
 	w->dst_sets = c_dst ? c_dst->setmask : 0;
 	w->best = FG_NO_RULE;
+	w->best_slot = 0;
+	w->best_verdict = 0;
 	fg_walk_list(w, c_src);
 	fg_walk_list(w, c_dst);
 	fg_walk_list(w, fg_class_at(csp));
 	fg_walk_list(w, fg_class_at(cdp));
 	fg_walk_list(w, fg_class_at(fg_cfg.wild_class));
-	return w->best;
+	out->rule = w->best;
+	out->stat_slot = w->best_slot;
+	out->action = w->best_verdict & 0xf;
+	out->rule_flags = w->best_verdict >> 4;
+	return 1;
 }
 
 #endif /* FG_CLASSIFY_BPF_H */

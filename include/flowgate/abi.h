@@ -303,11 +303,11 @@ struct fg_ent {
 	__u8 src_set, dst_set;
 	__u8 tcp_set, tcp_clear; /* flags that must be set / clear */
 	__u8 state_mask;         /* FG_CT_* */
-	__u8 pad0;
+	__u8 verdict;            /* the rule's action | its flags << 4 */
 	__u32 ifindex;
 	__u8 src_net[16];
 	__u8 dst_net[16];
-	__u32 pad1;
+	__u32 stat_slot;         /* the rule's: a match needs no rule lookup */
 };
 
 /* Per-rule data of a generation, indexed by rule index. */
@@ -353,6 +353,10 @@ struct fg_heap_hdr {
 #define FG_GEN_F_DPORT (1u << 5)
 #define FG_GEN_F_PROTO (1u << 6)
 #define FG_GEN_F_IFACE (1u << 7)
+/* Some entry is indexed on the source / destination port: without one,
+ * the port tables hold only the empty class and are not looked at. */
+#define FG_GEN_F_SPORT_IDX (1u << 8)
+#define FG_GEN_F_DPORT_IDX (1u << 9)
 
 /* fg_geninfo[slot]: a copy of that slot's heap header, written before the
  * flip, so user space can read the running generation from a plain array
