@@ -38,6 +38,7 @@
 #define FG_MAX_LIST_ENTS (4u << 20)
 #define FG_BPF_MAX_LOOPS (8u << 20) /* the kernel's BPF_MAX_LOOPS */
 _Static_assert(FG_MAX_LIST_ENTS <= FG_BPF_MAX_LOOPS, "a list longer than bpf_loop walks");
+_Static_assert(FG_MAX_LIST_ENTS - 1 <= FG_LIST_OFF_MASK, "list offsets must fit FG_V4_LIST values");
 /* Upper bound on entries one rule may expand into. */
 #define FG_MAX_EXPAND (1u << 20)
 
@@ -1381,6 +1382,41 @@ static int build_v4_tables(struct fg_tables *t)
 	return 0;
 }
 
+/* A class value of the trees or port tables as an inline list when the
+ * class has no named sets and a short list (FG_V4_LIST, abi.h). */
+static uint32_t leaf_inline(const struct fg_tables *t, uint32_t v)
+{
+	const struct fg_class *c;
+
+	if ((v & FG_V4_TYPE_MASK) != FG_V4_CLASS || v >= t->nclasses)
+		return v;
+	c = &t->classes[v];
+	if (c->setmask || c->len > FG_LIST_MAX_LEN || c->off > FG_LIST_OFF_MASK)
+		return v;
+	return FG_V4_LIST | c->len << FG_LIST_LEN_SHIFT | (c->len ? c->off : 0);
+}
+
+static void inline_leaves(struct fg_tables *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < FG_PORT_ENTRIES; i++)
+		t->ports[i] = leaf_inline(t, t->ports[i]);
+	for (i = 0; i < t->nv4; i++) {
+		uint32_t *w = (uint32_t *)t->v4[i].b;
+
+		if (i < 2 * 4096) { /* the two root tables */
+			for (k = 0; k < 16; k++)
+				w[k] = leaf_inline(t, w[k]);
+		} else { /* a bucket */
+			struct fg_v4_bucket *bk = (struct fg_v4_bucket *)t->v4[i].b;
+
+			for (k = 0; k <= bk->n && k <= FG_V4_BUCKET_KEYS; k++)
+				bk->cls[k] = leaf_inline(t, bk->cls[k]);
+		}
+	}
+}
+
 /* ---- top level ---------------------------------------------------------- */
 
 static int assign_set_bits(struct ctx *c)
@@ -1548,7 +1584,8 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 		t->cfg.flags |= FG_GEN_F_DPORT_IDX;
 	if ((ret = emit_classes(&c, &cs, t)))
 		goto out;
-	ret = build_v4_tables(t);
+	if (!(ret = build_v4_tables(t)))
+		inline_leaves(t);
 out:
 	if (ret == -E2BIG && err && !err[0])
 		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",

@@ -126,13 +126,29 @@ static long fg_walk_cb(__u32 i, void *arg)
 	return 0;
 }
 
-static __always_inline void fg_walk_list(struct fg_walk *w,
-					 const struct fg_class *c)
+static __always_inline void fg_walk_list(struct fg_walk *w, __u32 off, __u32 len)
 {
-	if (!c || !c->len)
+	if (!len)
 		return;
-	w->off = fg_cfg.ent_base + c->off;
-	bpf_loop(c->len, fg_walk_cb, w, 0);
+	w->off = fg_cfg.ent_base + off;
+	bpf_loop(len, fg_walk_cb, w, 0);
+}
+
+/* The list of a tree or port table value (abi.h): inline, or the class's;
+ * returns the class's named-set mask (none for an inline list). */
+static __always_inline __u64 fg_leaf_list(__u32 v, __u32 *off, __u32 *len)
+{
+	struct fg_class *c;
+
+	if ((v & FG_V4_TYPE_MASK) == FG_V4_LIST) {
+		*off = v & FG_LIST_OFF_MASK;
+		*len = (v >> FG_LIST_LEN_SHIFT) & FG_LIST_MAX_LEN;
+		return 0;
+	}
+	c = fg_class_at(v & FG_V4_VALUE_MASK);
+	*off = c ? c->off : 0;
+	*len = c ? c->len : 0;
+	return c ? c->setmask : 0;
 }
 
 static __always_inline __u32 fg_lpm_class(__u8 tag, const __u8 *addr, bool v6)
@@ -193,7 +209,7 @@ static __noinline __u32 fg_v4_class(__u32 root, __u32 addr)
 			break;
 		e = fg_v4_bucket(e & FG_V4_VALUE_MASK, addr & 0xffff);
 	}
-	return e & FG_V4_VALUE_MASK;
+	return e;
 }
 
 static __always_inline __u32 fg_port_class(__u32 idx)
@@ -213,9 +229,9 @@ static __always_inline __u32 fg_port_class(__u32 idx)
  */
 __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 {
-	__u32 cs = 0, cd = 0, csp = 0, cdp = 0;
-	struct fg_class *c_src, *c_dst;
+	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST, off[4], len[4];
 	struct fg_walk wk, *w = &wk;
+	struct fg_class *c;
 	const struct fg_pkt *p;
 	bool v6;
 
@@ -240,18 +256,20 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 			cdp = fg_port_class(65536 + (__u32)p->dport);
 	}
 	/* Both set masks are needed before any list is verified. */
-	c_src = fg_class_at(cs);
-	c_dst = fg_class_at(cd);
-	w->src_sets = c_src ? c_src->setmask : 0;
-	w->dst_sets = c_dst ? c_dst->setmask : 0;
+	w->src_sets = fg_leaf_list(cs, &off[0], &len[0]);
+	w->dst_sets = fg_leaf_list(cd, &off[1], &len[1]);
+	fg_leaf_list(csp, &off[2], &len[2]);
+	fg_leaf_list(cdp, &off[3], &len[3]);
 	w->best = FG_NO_RULE;
 	w->best_slot = 0;
 	w->best_verdict = 0;
-	fg_walk_list(w, c_src);
-	fg_walk_list(w, c_dst);
-	fg_walk_list(w, fg_class_at(csp));
-	fg_walk_list(w, fg_class_at(cdp));
-	fg_walk_list(w, fg_class_at(fg_cfg.wild_class));
+	fg_walk_list(w, off[0], len[0]);
+	fg_walk_list(w, off[1], len[1]);
+	fg_walk_list(w, off[2], len[2]);
+	fg_walk_list(w, off[3], len[3]);
+	c = fg_class_at(fg_cfg.wild_class);
+	if (c)
+		fg_walk_list(w, c->off, c->len);
 	out->rule = w->best;
 	out->stat_slot = w->best_slot;
 	out->action = w->best_verdict & 0xf;

@@ -321,11 +321,12 @@ static __always_inline bool fg_needs_l4(int r, const struct fg_pkt *pkt)
 
 /*
  * The common frame, parsed inline at constant offsets: untagged Ethernet,
- * IPv4 without options, not a fragment, TCP or UDP whose whole header lies
- * inside both the datagram and the frame, and a frame with room for a TCP
- * header (any frame of the 60-byte Ethernet minimum). Fills pkt exactly as
- * fg_parse_xdp would and returns true; anything else returns false with
- * pkt untouched, for fg_parse_xdp.
+ * IPv4 without options, not a fragment, an L4 header we read (TCP, UDP,
+ * ICMP) lying whole inside both the datagram and the frame, or another
+ * protocol; and a frame with room for a TCP header (any frame of the
+ * 60-byte Ethernet minimum). Fills pkt exactly as fg_parse_xdp would and
+ * returns true; anything else returns false with pkt untouched, for
+ * fg_parse_xdp.
  */
 static __always_inline bool fg_parse_fast(struct xdp_md *ctx, struct fg_pkt *pkt)
 {
@@ -334,6 +335,7 @@ static __always_inline bool fg_parse_fast(struct xdp_md *ctx, struct fg_pkt *pkt
 	struct iphdr *ip = (void *)(eth + 1);
 	__u8 *l4 = (void *)(ip + 1);
 	__u32 tot, need;
+	__u8 proto;
 
 	if ((void *)(l4 + sizeof(struct tcphdr)) > end)
 		return false;
@@ -343,26 +345,32 @@ static __always_inline bool fg_parse_fast(struct xdp_md *ctx, struct fg_pkt *pkt
 	tot = bpf_ntohs(ip->tot_len);
 	if (data + sizeof(*eth) + tot > end)
 		return false;
-	if (ip->protocol == IPPROTO_TCP) {
+	proto = ip->protocol;
+	need = fg_l4_min(proto);
+	if (proto == IPPROTO_TCP) {
 		need = (l4[12] >> 4) * 4;
 		if (need < sizeof(struct tcphdr))
 			return false;
-		pkt->tcp_flags = l4[13];
-	} else if (ip->protocol == IPPROTO_UDP) {
-		need = sizeof(struct udphdr);
-	} else {
-		return false;
 	}
 	if (sizeof(*ip) + need > tot)
 		return false;
 	pkt->family = FG_FAM_V4;
-	pkt->proto = ip->protocol;
+	pkt->proto = proto;
 	__builtin_memcpy(pkt->src, &ip->saddr, 4);
 	__builtin_memcpy(pkt->dst, &ip->daddr, 4);
-	pkt->sport = ((__u16)l4[0] << 8) | l4[1];
-	pkt->dport = ((__u16)l4[2] << 8) | l4[3];
 	pkt->l3_off = sizeof(*eth);
 	pkt->l4_off = sizeof(*eth) + sizeof(*ip);
+	if (!need)
+		return true; /* no L4 header we read */
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		pkt->sport = ((__u16)l4[0] << 8) | l4[1];
+		pkt->dport = ((__u16)l4[2] << 8) | l4[3];
+		if (proto == IPPROTO_TCP)
+			pkt->tcp_flags = l4[13];
+	} else { /* ICMP, or ICMPv6 over IPv4 (not neighbour discovery) */
+		pkt->icmp_type = l4[0];
+		pkt->icmp_code = l4[1];
+	}
 	pkt->flags |= FG_PKT_L4;
 	return true;
 }

@@ -237,18 +237,27 @@ struct fg_heap_slot {
  * IPv4 address classes: a 16-bit root table plus small B-trees, in the
  * heap, so a lookup is a few cache lines instead of an LPM trie walk. The
  * root has 65536 __u32 entries (one per /16, 16 a slot); an entry is
- *   FG_V4_CLASS | class id   the whole range has one class, or
+ *   FG_V4_CLASS | class id   the whole range has one class,
+ *   FG_V4_LIST | len << 22 | off
+ *                            the same for a class without named sets whose
+ *                            list (entries off..off+len-1, len <= 255) is
+ *                            given inline, sparing the lookup of the class,
  *   FG_V4_BUCKET | slot      a bucket: up to FG_V4_BUCKET_KEYS interval
  *                            starts (the address's low 16 bits) in one
  *                            64-byte slot; each of its FG_V4_BUCKET_KEYS+1
  *                            results is again a class or a child bucket.
  * Trees have fanout 10, so a /16 with every boundary possible is at most
- * FG_V4_MAX_DEPTH buckets deep.
+ * FG_V4_MAX_DEPTH buckets deep. The port tables hold the same class or
+ * list values.
  */
 #define FG_V4_TYPE_MASK 0xc0000000u
 #define FG_V4_CLASS 0x00000000u
 #define FG_V4_BUCKET 0x40000000u
+#define FG_V4_LIST 0x80000000u
 #define FG_V4_VALUE_MASK 0x3fffffffu
+#define FG_LIST_LEN_SHIFT 22
+#define FG_LIST_MAX_LEN 255u
+#define FG_LIST_OFF_MASK ((1u << FG_LIST_LEN_SHIFT) - 1)
 #define FG_V4_BUCKET_KEYS 9
 #define FG_V4_MAX_DEPTH 5
 
