@@ -421,7 +421,7 @@ static size_t div_up(size_t a, size_t b)
 
 /* Lay the tables out as heap slots (see abi.h). */
 static struct fg_heap_slot *heap_build(const struct fg_tables *t, uint64_t gen,
-				       size_t *nslots)
+				       size_t *nslots, struct fg_heap_hdr *out)
 {
 	size_t ncls = div_up(t->nclasses, FG_HEAP_CLASSES_PER_SLOT);
 	size_t nrule = div_up(t->nrules, FG_HEAP_RULES_PER_SLOT);
@@ -449,7 +449,7 @@ static struct fg_heap_slot *heap_build(const struct fg_tables *t, uint64_t gen,
 		.v4_src_root = FG_HEAP_V4_BASE,
 		.v4_dst_root = FG_HEAP_V4_BASE + 4096,
 	};
-	memcpy(&h[0], &hdr, sizeof(hdr));
+	*out = hdr; /* the program's fg_cfg; heap slot 0 stays unused */
 	memcpy(&h[hdr.port_base], t->ports, FG_PORT_ENTRIES * sizeof(uint32_t));
 	memcpy(&h[FG_HEAP_V4_BASE], t->v4, t->nv4 * sizeof(*h));
 	memcpy(&h[hdr.class_base], t->classes, t->nclasses * sizeof(struct fg_class));
@@ -642,16 +642,17 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	size_t nheap = 0, nlpm = 0, i;
 	struct flowgate *g = NULL;
 	int fds[2] = { -1, -1 }, err;
+	struct fg_heap_hdr hdr;
 
 	for (i = 0; i < t->nsrc; i++)
 		nlpm += t->src[i].family == 6;
 	for (i = 0; i < t->ndst; i++)
 		nlpm += t->dst[i].family == 6;
-	heap = heap_build(t, generation, &nheap);
+	heap = heap_build(t, generation, &nheap, &hdr);
 	if (!heap)
 		return -ENOMEM;
-	((struct fg_heap_hdr *)heap)->epoch = next_epoch(dp);
-	g = gen_load(dp, (struct fg_heap_hdr *)heap, nheap, nlpm, &err);
+	hdr.epoch = next_epoch(dp);
+	g = gen_load(dp, &hdr, nheap, nlpm, &err);
 	if (!g)
 		goto out;
 	if ((err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->src, t->nsrc, false)) ||
@@ -661,7 +662,7 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 		       nheap, nlpm, strerror(-err));
 		goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &next, heap, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &next, &hdr, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}

@@ -330,7 +330,8 @@ struct fg_rule {
 	__u32 rate_burst; /* bucket depth in packets */
 };
 
-/* Heap slot 0 of a generation: its configuration and table bases. */
+/* A generation's configuration and table bases: its program's fg_cfg
+ * (read-only constants) and its fg_geninfo entry. Heap slot 0 is unused. */
 struct fg_heap_hdr {
 	__u64 generation;     /* policy generation, monotonic, never 0 */
 	__u32 nrules;
