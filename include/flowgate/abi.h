@@ -88,7 +88,7 @@
 /* Port classes live in one array: sport at [p], dport at [65536 + p]. */
 #define FG_PORT_ENTRIES (2 * 65536)
 
-/* Generation slots: tables are built in the inactive slot, then flipped. */
+/* fg_geninfo entries: the running and the previous generation's header. */
 #define FG_SLOTS 2
 
 /* ---- verdicts and reasons --------------------------------------------- */
@@ -192,18 +192,18 @@ struct fg_pkt {
 	__u16 pad1;
 };
 
-/* ---- classifier tables (one set per generation slot) ------------------- */
+/* ---- classifier tables (one set per loaded generation) ----------------- */
 
 /*
- * Classifier tables of one generation live in two maps (so an apply swaps
- * two inner maps, each swap costing one RCU grace period):
+ * Classifier tables of one generation live in two maps of its own program
+ * (docs/datapath.md, "Generations"):
  *
- *  - one LPM trie for every address field: the key starts with a tag byte
- *    (field and family), so prefixlen = 8 + the prefix length. The value is
- *    a __u32 class id.
- *  - one "heap": an array of 64-byte slots. Slot 0 is struct fg_heap_hdr;
- *    then port classes (16 __u32 a slot), classes (4 a slot), rules (4 a
- *    slot), and entries (1 a slot), at the bases the header gives.
+ *  - fg_lpm, an LPM trie for the IPv6 address fields: the key starts with
+ *    a tag byte (field and family), so prefixlen = 8 + the prefix length.
+ *    The value is a __u32 class id.
+ *  - fg_heap, an array of 64-byte slots. Slot 0 is unused; then port
+ *    classes (16 __u32 a slot), the IPv4 trees, classes (4 a slot), rules
+ *    (4 a slot), and entries (1 a slot), at the bases fg_heap_hdr gives.
  */
 enum fg_lpm_tag {
 	FG_TAG_SRC4 = 1,
@@ -221,7 +221,7 @@ struct fg_lpm_key {
 };
 
 #define FG_HEAP_SLOT 64
-/* Fixed part of the heap layout: header, port classes, then the IPv4
+/* Fixed part of the heap layout: unused slot 0, port classes, then the IPv4
  * tables (src root, dst root, buckets); the rest follows. */
 #define FG_HEAP_PORT_BASE 1
 #define FG_HEAP_V4_BASE (FG_HEAP_PORT_BASE + FG_PORT_ENTRIES / 16)
@@ -368,11 +368,11 @@ struct fg_heap_hdr {
 #define FG_GEN_F_SPORT_IDX (1u << 8)
 #define FG_GEN_F_DPORT_IDX (1u << 9)
 
-/* fg_geninfo[slot]: a copy of that slot's heap header, written before the
- * flip, so user space can read the running generation from a plain array
- * (opening an inner map by id would need CAP_SYS_ADMIN). */
+/* fg_geninfo[slot]: the header of the running generation and of the one
+ * before, written before the switch, so user space reads the running
+ * generation from a plain array (programs never read it). */
 
-/* fg_active[0]: the slot packets use now. One 4-byte word, flipped last. */
+/* fg_active[0]: which fg_geninfo entry is the running generation's. */
 struct fg_active {
 	__u32 slot;
 	__u32 pad0;
