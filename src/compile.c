@@ -1383,38 +1383,49 @@ static int build_v4_tables(struct fg_tables *t)
 }
 
 /* A class value of the trees or port tables as an inline list when the
- * class has no named sets and a short list (FG_V4_LIST, abi.h). */
-static uint32_t leaf_inline(const struct fg_tables *t, uint32_t v)
+ * class has a short list and no named sets that matter (FG_V4_LIST,
+ * abi.h). A field's set mask matters only when some entry indexed on
+ * another field tests membership in a set for this field. */
+static uint32_t leaf_inline(const struct fg_tables *t, uint32_t v, bool sets_matter)
 {
 	const struct fg_class *c;
 
 	if ((v & FG_V4_TYPE_MASK) != FG_V4_CLASS || v >= t->nclasses)
 		return v;
 	c = &t->classes[v];
-	if (c->setmask || c->len > FG_LIST_MAX_LEN || c->off > FG_LIST_OFF_MASK)
+	if ((c->setmask && sets_matter) || c->len > FG_LIST_MAX_LEN ||
+	    c->off > FG_LIST_OFF_MASK)
 		return v;
 	return FG_V4_LIST | c->len << FG_LIST_LEN_SHIFT | (c->len ? c->off : 0);
 }
 
-static void inline_leaves(struct fg_tables *t)
+/* Every result below tree value *v (a root entry or a bucket's result). */
+static void inline_tree(struct fg_tables *t, uint32_t *v, bool sets_matter)
+{
+	struct fg_v4_bucket *bk;
+	uint32_t k;
+
+	if ((*v & FG_V4_TYPE_MASK) != FG_V4_BUCKET) {
+		*v = leaf_inline(t, *v, sets_matter);
+		return;
+	}
+	bk = (struct fg_v4_bucket *)t->v4[(*v & FG_V4_VALUE_MASK) - FG_HEAP_V4_BASE].b;
+	for (k = 0; k <= bk->n && k <= FG_V4_BUCKET_KEYS; k++)
+		inline_tree(t, &bk->cls[k], sets_matter);
+}
+
+static void inline_leaves(struct fg_tables *t, const bool sets_matter[2])
 {
 	size_t i, k;
+	int f;
 
 	for (i = 0; i < FG_PORT_ENTRIES; i++)
-		t->ports[i] = leaf_inline(t, t->ports[i]);
-	for (i = 0; i < t->nv4; i++) {
-		uint32_t *w = (uint32_t *)t->v4[i].b;
-
-		if (i < 2 * 4096) { /* the two root tables */
+		t->ports[i] = leaf_inline(t, t->ports[i], false);
+	for (f = 0; f < 2; f++) /* the src root, then the dst root */
+		for (i = 0; i < 4096; i++)
 			for (k = 0; k < 16; k++)
-				w[k] = leaf_inline(t, w[k]);
-		} else { /* a bucket */
-			struct fg_v4_bucket *bk = (struct fg_v4_bucket *)t->v4[i].b;
-
-			for (k = 0; k <= bk->n && k <= FG_V4_BUCKET_KEYS; k++)
-				bk->cls[k] = leaf_inline(t, bk->cls[k]);
-		}
-	}
+				inline_tree(t, (uint32_t *)t->v4[f * 4096 + i].b + k,
+					    sets_matter[f]);
 }
 
 /* ---- top level ---------------------------------------------------------- */
@@ -1495,9 +1506,29 @@ static uint32_t key_fields(const struct ctx *c)
 	return f;
 }
 
-static int emit_classes(struct ctx *c, struct cons *cs, struct fg_tables *t)
+/*
+ * Lists and entries. An entry indexed on an address field through a named
+ * set sits exactly in the classes of the set's addresses, so its own
+ * membership test is dropped; sets_matter[f] says whether an entry indexed
+ * elsewhere still tests a set of field f (src 0, dst 1), i.e. whether the
+ * datapath needs that field's class set mask.
+ */
+static int emit_classes(struct ctx *c, struct cons *cs, struct fg_tables *t,
+			bool sets_matter[2])
 {
 	size_t i, j;
+
+	sets_matter[0] = sets_matter[1] = false;
+	for (i = 0; i < c->nx; i++) {
+		struct xent *x = &c->x[i];
+
+		if (x->field == F_SRC)
+			x->e.match &= ~FG_M_SRCSET;
+		if (x->field == F_DST)
+			x->e.match &= ~FG_M_DSTSET;
+		sets_matter[0] |= !!(x->e.match & FG_M_SRCSET);
+		sets_matter[1] |= !!(x->e.match & FG_M_DSTSET);
+	}
 
 	t->classes = calloc(cs->n, sizeof(*t->classes));
 	t->ents = calloc(cs->pool.n ? cs->pool.n : 1, sizeof(*t->ents));
@@ -1532,6 +1563,7 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 	struct ctx c = { .p = p, .o = opts, .err = err, .errlen = errlen };
 	struct cons cs = { 0 };
 	struct u32vec wild = { 0 };
+	bool sets_matter[2];
 	uint32_t id;
 	size_t i;
 	int ret;
@@ -1582,10 +1614,10 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 		t->cfg.flags |= FG_GEN_F_SPORT_IDX;
 	if (t->nindexed[F_DPORT])
 		t->cfg.flags |= FG_GEN_F_DPORT_IDX;
-	if ((ret = emit_classes(&c, &cs, t)))
+	if ((ret = emit_classes(&c, &cs, t, sets_matter)))
 		goto out;
 	if (!(ret = build_v4_tables(t)))
-		inline_leaves(t);
+		inline_leaves(t, sets_matter);
 out:
 	if (ret == -E2BIG && err && !err[0])
 		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",
