@@ -394,7 +394,7 @@ static uint32_t active_slot(struct dp *dp)
 }
 
 /* The running generation's header, from fg_geninfo (no privilege beyond
- * the map fd: no inner map opened by id). Zeroes when none runs. */
+ * the map fd). Zeroes when none runs. */
 int dp_running_hdr(struct dp *dp, struct fg_heap_hdr *out)
 {
 	uint32_t slot = active_slot(dp);

@@ -271,6 +271,8 @@ static bool check_probes(json_t *checks)
 	    probe(checks, "lpm_trie maps", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LPM_TRIE, NULL));
 	ok &= probe(checks, "array_of_maps maps",
 		    libbpf_probe_bpf_map_type(BPF_MAP_TYPE_ARRAY_OF_MAPS, NULL));
+	ok &= probe(checks, "prog_array maps",
+		    libbpf_probe_bpf_map_type(BPF_MAP_TYPE_PROG_ARRAY, NULL));
 	ok &=
 	    probe(checks, "lru_hash maps", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LRU_HASH, NULL));
 	ok &= probe(checks, "ring buffers", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL));
