@@ -1609,6 +1609,8 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 								   : FG_ACT_ALLOW;
 	t->cfg.default_slot = opts ? opts->default_slot : FG_SLOT_DEFAULT;
 	fill_rules(&c, t);
+	/* before emit_classes, which drops the set tests of set-indexed
+	 * entries: key_fields must still see that they test the address */
 	t->cfg.flags |= key_fields(&c);
 	if (t->nindexed[F_SPORT])
 		t->cfg.flags |= FG_GEN_F_SPORT_IDX;

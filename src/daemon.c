@@ -1092,9 +1092,26 @@ static int ifaces_pinned(struct daemon *d)
 static int adopt_running(struct daemon *d, struct policy *cand)
 {
 	struct iface_att *nifs;
+	struct fg_tables t;
 	char err[256];
 	int rc;
 
+	/* The running generation's programs are the previous binary's: load
+	 * this binary's for the same policy, under the same number and stats
+	 * slots, so a restart also brings new datapath code (one prog-array
+	 * update: hitless). */
+	rc = build_tables(cand, &d->st.slots, &t, err, sizeof(err));
+	if (!rc) {
+		rc = dp_install(d->dp, &t, d->st.generation);
+		compile_free(&t);
+		if (rc)
+			snprintf(err, sizeof(err), "cannot reload generation %llu: %s",
+				 (unsigned long long)d->st.generation, strerror(-rc));
+	}
+	if (rc) {
+		pr_err("%s\n", err);
+		return rc;
+	}
 	rc = ifaces_attach(d, cand, true, &nifs, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
@@ -1106,7 +1123,8 @@ static int adopt_running(struct daemon *d, struct policy *cand)
 	d->nifs = cand->nifaces;
 	d->pol = *cand;
 	memset(cand, 0, sizeof(*cand));
-	pr_info("kept generation %llu running (policy unchanged since it was loaded)\n",
+	pr_info("kept generation %llu running (policy unchanged since it was loaded; "
+		"reloaded with this binary's programs)\n",
 		(unsigned long long)d->st.generation);
 	return 0;
 }

@@ -336,6 +336,9 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	if (dp->adopted) {
 		dp->gen[0][0] = gen_prog_fd(dp, true);
 		dp->gen[0][1] = gen_prog_fd(dp, false);
+		if (dp->gen[0][0] < 0 && dp_generation(dp))
+			pr_warn("cannot hold the running generation's programs (no CAP_SYS_ADMIN?): "
+				"an apply whose attach step fails cannot switch back to it\n");
 	}
 	/* adopted bans (or none): make the skip-when-empty count exact */
 	if ((err = dp_bans_recount(dp)))
@@ -539,46 +542,72 @@ static uint32_t next_epoch(struct dp *dp)
 	return e + 1;
 }
 
+/* Point slot 0 of prog array map_fd at prog fd (or empty it: fd < 0). */
+static int slot_set(int map_fd, int fd)
+{
+	uint32_t zero = 0;
+
+	if (fd >= 0 ? bpf_map_update_elem(map_fd, &zero, &fd, BPF_ANY)
+		    : bpf_map_delete_elem(map_fd, &zero) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 /* Make fds[] (a generation's xdp and tc program) the running one: slot 0
  * of the prog arrays, which the entry programs tail-call. tc first: a
  * packet never needs both to agree, and the xdp switch is the one that
- * changes verdicts. A negative fd empties the slot (no egress work). */
+ * changes verdicts. A negative fd empties the slot. If the xdp switch
+ * fails, tc goes back to the running generation's program: all or
+ * nothing. */
 static int gen_publish(struct dp *dp, const int fds[2])
 {
-	int maps[2] = { bpf_map__fd(dp->skel->maps.fg_gen_tc),
-			bpf_map__fd(dp->skel->maps.fg_gen_xdp) };
-	int order[2] = { fds[1], fds[0] };
-	uint32_t zero = 0;
-	int i;
+	int xdp = bpf_map__fd(dp->skel->maps.fg_gen_xdp);
+	int tc = bpf_map__fd(dp->skel->maps.fg_gen_tc);
+	int err;
 
-	for (i = 0; i < 2; i++) {
-		if (order[i] >= 0 ? bpf_map_update_elem(maps[i], &zero, &order[i], BPF_ANY)
-				  : bpf_map_delete_elem(maps[i], &zero) && errno != ENOENT)
-			return -errno;
+	if ((err = slot_set(tc, fds[1])))
+		return err;
+	if ((err = slot_set(xdp, fds[0]))) {
+		if (slot_set(tc, dp->gen[0][1]))
+			pr_warn("egress keeps the refused generation's program: %s\n",
+				strerror(errno));
+		return err;
 	}
+	return 0;
+}
+
+static int active_set(struct dp *dp, uint32_t slot)
+{
+	struct fg_active act = { .slot = slot };
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
 /*
  * Go back to the previous generation (after an apply whose attach step
- * failed): its programs are still loaded, held by dp. The two swap, and
- * the same grace period as an install follows.
+ * failed): its programs are still loaded, held by dp. The record of what
+ * runs (fg_active) changes first, then the programs; on a failure both
+ * stay as they were. The same grace period as an install follows.
  */
 int dp_revert(struct dp *dp)
 {
-	uint32_t prev = active_slot(dp) ^ 1, zero = 0;
-	struct fg_active act = { .slot = prev };
+	uint32_t cur = active_slot(dp);
 	int tmp[2], err;
 
 	if (dp->gen[1][0] < 0)
 		return -ENOENT;
-	if ((err = gen_publish(dp, dp->gen[1])))
+	if ((err = active_set(dp, cur ^ 1)))
 		return err;
+	if ((err = gen_publish(dp, dp->gen[1]))) {
+		active_set(dp, cur);
+		return err;
+	}
 	memcpy(tmp, dp->gen[0], sizeof(tmp));
 	memcpy(dp->gen[0], dp->gen[1], sizeof(tmp));
 	memcpy(dp->gen[1], tmp, sizeof(tmp));
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY))
-		return -errno;
 	return dp_sync(dp);
 }
 
@@ -636,13 +665,14 @@ fail:
  */
 int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 {
-	uint32_t next = active_slot(dp) ^ 1, zero = 0;
-	struct fg_active act = { .slot = next };
+	uint32_t cur = active_slot(dp), next = cur ^ 1;
+	int info = bpf_map__fd(dp->skel->maps.fg_geninfo);
+	struct fg_heap_hdr hdr, old = { 0 };
 	struct fg_heap_slot *heap = NULL;
 	size_t nheap = 0, nlpm = 0, i;
 	struct flowgate *g = NULL;
 	int fds[2] = { -1, -1 }, err;
-	struct fg_heap_hdr hdr;
+	bool recorded = false;
 
 	for (i = 0; i < t->nsrc; i++)
 		nlpm += t->src[i].family == 6;
@@ -662,17 +692,23 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 		       nheap, nlpm, strerror(-err));
 		goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_geninfo), &next, &hdr, BPF_ANY)) {
-		err = -errno;
-		goto out;
-	}
 	fds[0] = dup(bpf_program__fd(g->progs.fg_xdp_gen));
 	fds[1] = dup(bpf_program__fd(g->progs.fg_tc_gen));
 	if (fds[0] < 0 || fds[1] < 0) {
 		err = -errno;
 		goto out;
 	}
-	if ((err = gen_publish(dp, fds))) {
+	/* The record of what runs (fg_geninfo, fg_active; read by user space
+	 * only) first, then the switch: should the daemon die in between,
+	 * the next start sees a generation it has no state for and installs
+	 * anew, instead of keeping tables it believes run but do not. */
+	bpf_map_lookup_elem(info, &next, &old);
+	if (bpf_map_update_elem(info, &next, &hdr, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	recorded = true;
+	if ((err = active_set(dp, next)) || (err = gen_publish(dp, fds))) {
 		pr_err("cannot switch to the new generation: %s\n", strerror(-err));
 		goto out;
 	}
@@ -681,12 +717,13 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	memcpy(dp->gen[1], dp->gen[0], sizeof(fds));
 	memcpy(dp->gen[0], fds, sizeof(fds));
 	fds[0] = fds[1] = -1;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.fg_active), &zero, &act, BPF_ANY)) {
-		err = -errno;
-		goto out;
-	}
+	recorded = false;
 	err = dp_sync(dp);
 out:
+	if (recorded) { /* nothing switched: the record goes back too */
+		active_set(dp, cur);
+		bpf_map_update_elem(info, &next, &old, BPF_ANY);
+	}
 	gen_close(fds);
 	/* dp holds the programs, the programs their maps */
 	flowgate__destroy(g);

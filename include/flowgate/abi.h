@@ -552,7 +552,8 @@ struct fg_rate_val {
 /* Event budget per CPU (fg_evbudget): at most FG_EVENT_RATE events in
  * each window of 2^30 ns (about a second) of the coarse clock. Once it is
  * spent, the clock is read again only when jiffies moved (a plain load),
- * so a flood costs no clock call per packet. */
+ * so a flood costs no clock call per packet (a new window is noticed
+ * within two ticks). */
 struct fg_evbudget {
 	__u64 window;     /* coarse ns >> FG_EVENT_WINDOW_SHIFT */
 	__u64 jiffies;    /* when the spent budget last read the clock */

@@ -23,6 +23,10 @@ rules:
 EOF
 fg_start "$T/p.yaml"
 gen=$(api http://x/v1/status | jq .policy.generation)
+# id of the program that classifies now: slot 0 of the pinned prog array
+gen_prog() { bpftool -j map dump pinned "$PIN_ROOT/v$ABI/fg_gen_xdp" | jq '.[0].value'; }
+prog0=$(gen_prog)
+[ -n "$prog0" ] && [ "$prog0" != null ] || fail "no generation program in fg_gen_xdp"
 
 # TCP: the client sends a line every 100 ms for 6 s; the server keeps them.
 in_s socat -u TCP-LISTEN:7000,reuseaddr "OPEN:$T/tcp.out,creat,append" &
@@ -59,7 +63,10 @@ after=$(rule_packets icmp)
 [ "$after" -ge 200 ] && [ "$after" -ge "$before" ] || fail "icmp counter $before -> $after"
 [ "$(api http://x/v1/status | jq .policy.generation)" = "$gen" ] || fail "generation changed"
 grep -q "kept generation $gen running" "$T/flowgated.log" || fail "did not adopt the running generation"
-ok "generation $gen adopted, counters kept ($before -> $after)"
+prog1=$(gen_prog)
+[ -n "$prog1" ] && [ "$prog1" != null ] && [ "$prog1" != "$prog0" ] ||
+	fail "the restarted daemon did not load its own programs ($prog0 -> $prog1)"
+ok "generation $gen adopted with the new daemon's programs, counters kept ($before -> $after)"
 
 # A restart with a changed -c file installs the new policy (hitless too).
 sed -i 's/dport: 7000/dport: 7001/' "$T/p.yaml"
