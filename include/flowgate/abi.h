@@ -62,9 +62,10 @@
 #endif
 /* Per-flow verdict cache, buckets per CPU (powers of two), 2 entries
  * each: IPv4 buckets are one 64-byte cache line. */
-#ifndef FG_FLOW4_BUCKETS
-#define FG_FLOW4_BUCKETS 32768
+#ifndef FG_FLOW4_BITS
+#define FG_FLOW4_BITS 15
 #endif
+#define FG_FLOW4_BUCKETS (1u << FG_FLOW4_BITS)
 #ifndef FG_FLOW_BUCKETS
 #define FG_FLOW_BUCKETS 8192
 #endif
