@@ -339,7 +339,9 @@ static __always_inline bool fg_parse_fast(struct xdp_md *ctx, struct fg_pkt *pkt
 
 	if ((void *)(l4 + sizeof(struct tcphdr)) > end)
 		return false;
-	if (eth->h_proto != bpf_htons(FG_ETH_P_IP) || *(__u8 *)ip != 0x45 ||
+	/* 16-bit loads: struct ethhdr is packed, so eth->h_proto would be
+	 * read a byte at a time */
+	if (*(__u16 *)((__u8 *)eth + 12) != bpf_htons(FG_ETH_P_IP) || *(__u8 *)ip != 0x45 ||
 	    (ip->frag_off & bpf_htons(FG_IPV4_MF | FG_IPV4_OFFMASK)))
 		return false;
 	tot = bpf_ntohs(ip->tot_len);
@@ -363,8 +365,8 @@ static __always_inline bool fg_parse_fast(struct xdp_md *ctx, struct fg_pkt *pkt
 	if (!need)
 		return true; /* no L4 header we read */
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
-		pkt->sport = ((__u16)l4[0] << 8) | l4[1];
-		pkt->dport = ((__u16)l4[2] << 8) | l4[3];
+		pkt->sport = bpf_ntohs(*(__u16 *)l4);
+		pkt->dport = bpf_ntohs(*(__u16 *)(l4 + 2));
 		if (proto == IPPROTO_TCP)
 			pkt->tcp_flags = l4[13];
 	} else { /* ICMP, or ICMPv6 over IPv4 (not neighbour discovery) */
