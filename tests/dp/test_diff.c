@@ -56,19 +56,14 @@ static uint64_t env_u64(const char *name, uint64_t def)
 
 /* ---- counters ------------------------------------------------------------- */
 
-static int ncpus;
-static struct fg_counter *percpu;
 
 static uint64_t slot_packets(uint32_t slot)
 {
-	uint64_t n = 0;
-	int i;
+	struct fg_counter c;
 
-	if (bpf_map_lookup_elem(dp_map_fd(dp, "fg_rule_stats"), &slot, percpu))
+	if (dp_counter(dp, dp_map_fd(dp, "fg_rule_stats"), slot, &c))
 		return (uint64_t)-1;
-	for (i = 0; i < ncpus; i++)
-		n += percpu[i].packets;
-	return n;
+	return c.packets;
 }
 
 /* Packets of slots [0, n) into out. */
@@ -810,13 +805,10 @@ int main(void)
 		return 1;
 	}
 	mutate = env_u64("FG_DIFF_MUTATE", 0) != 0;
-	ncpus = libbpf_num_possible_cpus();
-	percpu = calloc(ncpus, sizeof(*percpu));
 	RUN_TEST(test_diff_random_policies);
 	RUN_TEST(test_diff_large_policies);
 	RUN_TEST(test_diff_cache_across_generations);
 	RUN_TEST(test_diff_wide_address_space);
-	free(percpu);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
