@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -47,6 +48,22 @@ struct dp {
 	 * xdp and tc; -1 when none. Held here, not read back from the prog
 	 * array: turning a prog id into an fd takes CAP_SYS_ADMIN. */
 	int gen[2][2];
+	/* the counter maps, mmapped: fd, counters a CPU, the mapping */
+	struct dp_ctr {
+		int fd;
+		size_t n, len;
+		struct fg_counter *mem;
+	} ctr[3];
+};
+
+/* The counter maps and their counters a CPU (abi.h, "counters"). */
+static const struct {
+	const char *name;
+	size_t n;
+} ctr_maps[3] = {
+	{ "fg_rule_stats", FG_MAX_STAT_SLOTS },
+	{ "fg_drop_stats", FG_R_MAX },
+	{ "fg_if_stats", FG_IF_SLOTS },
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -184,6 +201,35 @@ out:
 	return n;
 }
 
+static struct dp_ctr *ctr_of(struct dp *dp, int fd);
+
+/* Add a per-CPU counter array of an older version (fd) into the mapped
+ * counters ctr, CPU by CPU. Returns counters handled or -errno. */
+static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
+			   const struct bpf_map_info *oi)
+{
+	struct fg_counter *v;
+	uint32_t k, n;
+	int c;
+
+	if (oi->value_size != sizeof(*v) || oi->key_size != sizeof(k))
+		return -EINVAL;
+	v = calloc(dp->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = oi->max_entries < ctr->n ? oi->max_entries : ctr->n;
+	for (k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (c = 0; c < dp->ncpus; c++) {
+			ctr->mem[c * ctr->n + k].packets += v[c].packets;
+			ctr->mem[c * ctr->n + k].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return n;
+}
+
 /* One pass over the state maps of old_dir: `late` is the pass after the
  * new programs took over (counters added, the rest copied without
  * overwriting); otherwise the first pass (no counters). */
@@ -206,6 +252,20 @@ static void migrate_state(struct dp *dp, bool late)
 		fd = bpf_obj_get(path);
 		if (fd < 0 || !m)
 			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &oi, &len) && state_maps[i].counter &&
+		    oi.type == BPF_MAP_TYPE_PERCPU_ARRAY && ctr_of(dp, bpf_map__fd(m))) {
+			/* ABI 1 kept counters in per-CPU arrays */
+			n = ctr_add_percpu(dp, fd, ctr_of(dp, bpf_map__fd(m)), &oi);
+			if (n < 0)
+				pr_warn("%s: carrying counters over stopped: %s\n", name,
+					strerror(-n));
+			else
+				pr_info("%s: carried %ld counters over from %s\n", name, n,
+					dp->old_dir);
+			unlink(path);
+			close(fd);
+			continue;
+		}
 		if (bpf_obj_get_info_by_fd(fd, &oi, &len) || oi.type != bpf_map__type(m) ||
 		    oi.key_size != bpf_map__key_size(m) || oi.value_size != bpf_map__value_size(m)) {
 			if (!late)
@@ -257,10 +317,45 @@ bool dp_migrating(const struct dp *dp)
 	return dp->old_dir[0] != 0;
 }
 
+/* Map the counter maps into memory: reading a counter is then a sum over
+ * the CPU regions, with no syscall (stats of 100k rules, every second). */
+static int ctr_mmap(struct dp *dp)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct dp_ctr *c = &dp->ctr[i];
+		void *p;
+
+		c->fd = dp_map_fd(dp, ctr_maps[i].name);
+		c->n = ctr_maps[i].n;
+		c->len = (c->n * dp->ncpus * sizeof(struct fg_counter) + page - 1) & ~(page - 1);
+		p = mmap(NULL, c->len, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+		if (p == MAP_FAILED) {
+			pr_err("cannot map %s: %s\n", ctr_maps[i].name, strerror(errno));
+			return -errno;
+		}
+		c->mem = p;
+	}
+	return 0;
+}
+
+static struct dp_ctr *ctr_of(struct dp *dp, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (dp->ctr[i].mem && dp->ctr[i].fd == fd)
+			return &dp->ctr[i];
+	return NULL;
+}
+
 int dp_open(const struct dp_opts *o, struct dp **out)
 {
 	struct bpf_map *map;
 	struct dp *dp;
+	size_t i;
 	int err;
 
 	dp = calloc(1, sizeof(*dp));
@@ -287,6 +382,13 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	 * are loaded by dp_install */
 	bpf_program__set_autoload(dp->skel->progs.fg_xdp_gen, false);
 	bpf_program__set_autoload(dp->skel->progs.fg_tc_gen, false);
+	/* counters: a region per CPU */
+	for (i = 0; i < 3; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, ctr_maps[i].name);
+
+		if (!m || (err = bpf_map__set_max_entries(m, ctr_maps[i].n * dp->ncpus)))
+			goto fail;
+	}
 	if (o && o->pin_root) {
 		char links[PATH_MAX + 8];
 
@@ -321,6 +423,8 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		       strerror(-err));
 		goto fail;
 	}
+	if ((err = ctr_mmap(dp)))
+		goto fail;
 	if (dp->old_dir[0] && !dp->adopted) {
 		pr_info("found pins of another flowgate version in %s: taking them over\n",
 			dp->old_dir);
@@ -352,12 +456,17 @@ fail:
 
 void dp_close(struct dp *dp)
 {
+	size_t i;
+
 	if (!dp)
 		return;
 	if (dp->sync_fd >= 0)
 		close(dp->sync_fd);
 	gen_close(dp->gen[0]);
 	gen_close(dp->gen[1]);
+	for (i = 0; i < 3; i++)
+		if (dp->ctr[i].mem)
+			munmap(dp->ctr[i].mem, dp->ctr[i].len);
 	flowgate__destroy(dp->skel);
 	free(dp);
 }
@@ -1045,10 +1154,22 @@ int dp_detach_all(struct dp *dp)
 
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 {
+	struct dp_ctr *ctr = ctr_of(dp, map_fd);
 	struct fg_counter *v;
 	int i;
 
 	memset(out, 0, sizeof(*out));
+	if (ctr) {
+		if (key >= ctr->n)
+			return -ENOENT;
+		for (i = 0; i < dp->ncpus; i++) {
+			volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
+
+			out->packets += c->packets;
+			out->bytes += c->bytes;
+		}
+		return 0;
+	}
 	v = calloc(dp->ncpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -1068,9 +1189,18 @@ int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 
 int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key)
 {
-	struct fg_counter *v = calloc(dp->ncpus, sizeof(*v));
-	int err = 0;
+	struct dp_ctr *ctr = ctr_of(dp, map_fd);
+	struct fg_counter *v;
+	int err = 0, i;
 
+	if (ctr) {
+		if (key >= ctr->n)
+			return -ENOENT;
+		for (i = 0; i < dp->ncpus; i++)
+			memset(&ctr->mem[i * ctr->n + key], 0, sizeof(struct fg_counter));
+		return 0;
+	}
+	v = calloc(dp->ncpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	if (bpf_map_update_elem(map_fd, &key, v, BPF_ANY))

@@ -95,16 +95,23 @@ struct {
 
 /* ---- runtime state ---- */
 
+/* Counters (abi.h, "counters": fg_rule_stats, fg_drop_stats, fg_if_stats)
+ * are plain arrays with a region per CPU, CPU c at [c * N, (c + 1) * N);
+ * max_entries is set at load to N x possible CPUs. The daemon maps them
+ * and sums the regions without a syscall. */
+
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_MAX_STAT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct fg_counter);
 } fg_rule_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_R_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct fg_counter);
 } fg_drop_stats SEC(".maps");
@@ -112,8 +119,9 @@ struct {
 /* Per-interface frames seen by the ingress hook, at FG_IF_SLOT(ifindex):
  * an array, so counting costs no hash lookup. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_IF_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct fg_counter);
 } fg_if_stats SEC(".maps");

@@ -381,6 +381,10 @@ struct fg_active {
 
 /* ---- runtime state (pinned, kept across applies and restarts) ---------- */
 
+/* Counters: fg_rule_stats (FG_MAX_STAT_SLOTS a CPU), fg_drop_stats
+ * (FG_R_MAX) and fg_if_stats (FG_IF_SLOTS) are plain mmapable arrays
+ * with one region per possible CPU: counter k of CPU c is element
+ * c * N + k. A counter's value is the sum over the regions. */
 struct fg_counter {
 	__u64 packets;
 	__u64 bytes;
