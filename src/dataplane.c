@@ -482,11 +482,6 @@ int dp_prog_fd(struct dp *dp, bool xdp)
 				   : dp->skel->progs.fg_tc_egress);
 }
 
-int dp_gen_prog_fd(struct dp *dp, bool xdp)
-{
-	return dp->gen[0][xdp ? 0 : 1];
-}
-
 int dp_map_fd(struct dp *dp, const char *name)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, name);
@@ -1155,58 +1150,34 @@ int dp_detach_all(struct dp *dp)
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 {
 	struct dp_ctr *ctr = ctr_of(dp, map_fd);
-	struct fg_counter *v;
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	if (ctr) {
-		if (key >= ctr->n)
-			return -ENOENT;
-		for (i = 0; i < dp->ncpus; i++) {
-			volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
-
-			out->packets += c->packets;
-			out->bytes += c->bytes;
-		}
-		return 0;
-	}
-	v = calloc(dp->ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &key, v)) {
-		int err = -errno;
-
-		free(v);
-		return err;
-	}
+	if (!ctr)
+		return -EINVAL;
+	if (key >= ctr->n)
+		return -ENOENT;
 	for (i = 0; i < dp->ncpus; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
+		volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
+
+		out->packets += c->packets;
+		out->bytes += c->bytes;
 	}
-	free(v);
 	return 0;
 }
 
 int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key)
 {
 	struct dp_ctr *ctr = ctr_of(dp, map_fd);
-	struct fg_counter *v;
-	int err = 0, i;
+	int i;
 
-	if (ctr) {
-		if (key >= ctr->n)
-			return -ENOENT;
-		for (i = 0; i < dp->ncpus; i++)
-			memset(&ctr->mem[i * ctr->n + key], 0, sizeof(struct fg_counter));
-		return 0;
-	}
-	v = calloc(dp->ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_update_elem(map_fd, &key, v, BPF_ANY))
-		err = -errno;
-	free(v);
-	return err;
+	if (!ctr)
+		return -EINVAL;
+	if (key >= ctr->n)
+		return -ENOENT;
+	for (i = 0; i < dp->ncpus; i++)
+		memset(&ctr->mem[i * ctr->n + key], 0, sizeof(struct fg_counter));
+	return 0;
 }
 
 static void ban_key(struct fg_lpm_key *k, const struct fg_cidr *c)

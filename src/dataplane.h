@@ -51,8 +51,6 @@ int dp_running_hdr(struct dp *dp, struct fg_heap_hdr *out);
 
 /* The attached entry programs (they run the current generation). */
 int dp_prog_fd(struct dp *dp, bool xdp);
-/* The running generation's own program (dp keeps it), or -1 when none. */
-int dp_gen_prog_fd(struct dp *dp, bool xdp);
 /* fd of a map by name (fg_rule_stats, fg_ban, fg_events, ...), or -ENOENT */
 int dp_map_fd(struct dp *dp, const char *name);
 
@@ -80,9 +78,10 @@ int dp_detach_all(struct dp *dp);
 /* Interfaces with pinned links, as names (caller frees each and the array). */
 int dp_attached(struct dp *dp, char ***names, size_t *n);
 
-/* Per-CPU counter summed over CPUs. */
+/* A counter of fg_rule_stats, fg_drop_stats or fg_if_stats (map_fd),
+ * summed over the CPU regions; -EINVAL for another map. */
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out);
-/* Zero a per-CPU counter slot (new rule names get fresh slots). */
+/* Zero a counter in every CPU region (new rule names get fresh slots). */
 int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key);
 
 /* Bans: the ban trie; expires_ns 0 = never. */
