@@ -119,6 +119,22 @@ api() { curl -sS --unix-socket "$SOCK" "$@"; }
 # rule_packets NAME: packets counted on rule NAME (GET /v1/stats)
 rule_packets() { api http://x/v1/stats | jq ".rules[] | select(.name == \"$1\") | .packets"; }
 
+# streams_survived LINES PINGS WHAT: after a daemon was replaced under
+# traffic, the TCP client ($cli) delivered all LINES lines to the server
+# ($srv, appending to $T/tcp.out) and the ping ($png, output in
+# $T/ping.out) got all PINGS replies. WHAT ends the TCP check's message.
+streams_survived() {
+	wait "$cli" || fail "TCP client failed: $(cat "$T/tcp.err")"
+	sleep 0.3
+	kill "$srv" 2>/dev/null
+	[ "$(grep -c '^line ' "$T/tcp.out")" = "$1" ] ||
+		fail "TCP got $(grep -c '^line ' "$T/tcp.out") of $1 lines"
+	ok "TCP connection survived: $3"
+	wait "$png" || fail "ping: $(cat "$T/ping.out")"
+	grep -q "$2 packets transmitted, $2 received" "$T/ping.out" || fail "ping: $(cat "$T/ping.out")"
+	ok "ping stream lost nothing"
+}
+
 # fg CMD...: the CLI against the lab's daemon
 fg() { ip netns exec "$G" "$FLOWGATE" --socket "$SOCK" "$@"; }
 

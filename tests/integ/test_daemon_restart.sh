@@ -49,15 +49,7 @@ rm -f "$SOCK" # stale after SIGKILL; the new daemon would remove it too
 fg_start "$T/p.yaml"
 ok "restarted flowgated under traffic"
 
-wait "$cli" || fail "TCP client failed: $(cat "$T/tcp.err")"
-sleep 0.3
-kill "$srv" 2>/dev/null
-[ "$(grep -c '^line ' "$T/tcp.out")" = 60 ] || fail "TCP got $(grep -c '^line ' "$T/tcp.out") of 60 lines"
-ok "TCP connection survived (60 of 60 lines, no reset)"
-
-wait "$png" || fail "ping: $(cat "$T/ping.out")"
-grep -q '200 packets transmitted, 200 received' "$T/ping.out" || fail "ping: $(cat "$T/ping.out")"
-ok "ping stream lost nothing"
+streams_survived 60 200 "60 of 60 lines, no reset"
 
 after=$(rule_packets icmp)
 [ "$after" -ge 200 ] && [ "$after" -ge "$before" ] || fail "icmp counter $before -> $after"

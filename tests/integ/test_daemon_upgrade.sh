@@ -48,22 +48,14 @@ wait "$FG_PID" 2>/dev/null
 FG_PID=
 rm -f "$SOCK"
 FLOWGATED=$B99/flowgated fg_start "$T/p.yaml"
-ok "replaced flowgated (ABI 1) with ABI 99 under traffic"
+ok "replaced flowgated (ABI $ABI) with ABI 99 under traffic"
 
 [ -d "$PIN_ROOT/v99/links" ] || fail "no v99 pins"
 [ ! -e "$PIN_ROOT/v$ABI" ] || fail "v$ABI pins not retired: $(ls -R "$PIN_ROOT/v$ABI")"
 grep -q "carried .* entries over" "$T/flowgated.log" || fail "no state carried over"
 ok "old pins retired after the takeover"
 
-wait "$cli" || fail "TCP client failed: $(cat "$T/tcp.err")"
-sleep 0.3
-kill "$srv" 2>/dev/null
-[ "$(grep -c '^line ' "$T/tcp.out")" = 50 ] || fail "TCP got $(grep -c '^line ' "$T/tcp.out") of 50 lines"
-ok "TCP connection survived: conntrack carried over (replies still established)"
-
-wait "$png" || fail "ping: $(cat "$T/ping.out")"
-grep -q '160 packets transmitted, 160 received' "$T/ping.out" || fail "ping: $(cat "$T/ping.out")"
-ok "ping stream lost nothing"
+streams_survived 50 160 "conntrack carried over (replies still established)"
 
 after=$(rule_packets icmp)
 [ "$after" = 160 ] || fail "icmp counter $before -> $after, want exactly the 160 pings"
