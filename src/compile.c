@@ -1060,13 +1060,133 @@ static int addr_fold(struct itemset *s)
 	return 0;
 }
 
+/* ---- IPv4 set hashes (abi.h) ------------------------------------------ */
+
+struct hcand {
+	uint64_t mask;
+	uint32_t len, item;
+};
+
+static int hcand_cmp(const void *a, const void *b)
+{
+	const struct hcand *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->mask != y->mask)
+		return x->mask < y->mask ? -1 : 1;
+	return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* A set CIDR that may go into a hash: IPv4, from sets only (no entry is
+ * indexed on the prefix itself), not /0, and not the /32 whose key would
+ * be FG_V4_HASH_EMPTY. */
+static bool hashable(const struct item *it)
+{
+	static const uint8_t ones[4] = { 255, 255, 255, 255 };
+
+	return it->p.family == 4 && !it->n && it->setbits && it->p.len &&
+	       !(it->p.len == 32 && !memcmp(it->p.addr, ones, 4));
+}
+
+/*
+ * Move the largest groups of set CIDRs of field f (same length, same set
+ * mask, at least v4_hash_min of them) out of the items into up to
+ * FG_V4_HASHES hash tables. Exact because membership is a union: an
+ * address is in the sets of its tree class plus those of every table that
+ * holds its prefix, and its list is the union of their lists (the walk
+ * takes the smallest rule over all of them), so neither side needs the
+ * other's nesting.
+ */
+static int addr_hash_split(struct addr_build *ab, int f, struct itemset *s, uint32_t dl0,
+			   struct fg_tables *t)
+{
+	const struct compile_opts *o = ab->c->o;
+	size_t min = o && o->v4_hash_min ? o->v4_hash_min : FG_V4_HASH_MIN;
+	size_t i, j, k, n = 0, at[FG_V4_HASHES] = { 0 }, cnt[FG_V4_HASHES] = { 0 };
+	uint64_t masks[FG_V4_HASHES] = { 0 };
+	struct hcand *cv = malloc(s->n * sizeof(*cv));
+	uint8_t *drop = NULL;
+	int h, err = 0;
+
+	if (!cv)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++)
+		if (hashable(&s->v[i]))
+			cv[n++] = (struct hcand){ s->v[i].setbits, s->v[i].p.len, (uint32_t)i };
+	if (n < min)
+		goto out;
+	qsort(cv, n, sizeof(*cv), hcand_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && cv[j].len == cv[i].len && cv[j].mask == cv[i].mask; j++)
+			;
+		if (j - i < min)
+			continue;
+		for (h = 0; h < FG_V4_HASHES && cnt[h] >= j - i; h++)
+			;
+		if (h == FG_V4_HASHES)
+			continue;
+		for (k = FG_V4_HASHES - 1; k > (size_t)h; k--) {
+			cnt[k] = cnt[k - 1];
+			at[k] = at[k - 1];
+		}
+		cnt[h] = j - i;
+		at[h] = i;
+	}
+	if (!cnt[0] || !(drop = calloc(s->n, 1))) {
+		err = cnt[0] ? -ENOMEM : 0;
+		goto out;
+	}
+	for (h = 0; h < FG_V4_HASHES && cnt[h]; h++) {
+		const struct hcand *g = &cv[at[h]];
+
+		masks[h] = g->mask;
+		uint32_t *keys = malloc(cnt[h] * sizeof(*keys)), shift = 32 - g->len;
+
+		if (!keys) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < cnt[h]; i++) {
+			const uint8_t *a = s->v[g[i].item].p.addr;
+			uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+				     (uint32_t)a[2] << 8 | a[3];
+
+			keys[i] = shift == 32 ? 0 : v >> shift;
+			drop[g[i].item] = 1;
+		}
+		t->hkeys[f][h] = keys;
+		t->nhkeys[f][h] = cnt[h];
+		t->hashes.t[f][h].shift = shift;
+	}
+	/* the class of each combination of tables holding an address */
+	for (k = 1; k < (1u << FG_V4_HASHES); k++) {
+		uint64_t m = 0;
+
+		for (h = 0; h < FG_V4_HASHES; h++)
+			if ((k >> h) & 1)
+				m |= masks[h];
+		if ((err = addr_class(ab, dl0, m, &t->hashes.cls[f][k])))
+			goto out;
+	}
+	/* the rest keep their order: enclosing prefixes first */
+	for (i = 0, k = 0; i < s->n; i++)
+		if (!drop[i])
+			s->v[k++] = s->v[i];
+	s->n = k;
+out:
+	free(cv);
+	free(drop);
+	return err;
+}
+
 /*
  * Build the LPM entries of one address field. Items are sorted so that a
  * prefix comes right after the prefixes enclosing it; a stack of open
  * prefixes gives each item its parent, whose direct list and set mask it
  * extends.
  */
-static int build_addr_field(struct ctx *c, struct cons *cs, int f,
+static int build_addr_field(struct ctx *c, struct cons *cs, int f, struct fg_tables *t,
 			    struct fg_lpm_ent **out, size_t *nout)
 {
 	struct addr_build ab = { .c = c, .cs = cs };
@@ -1079,7 +1199,9 @@ static int build_addr_field(struct ctx *c, struct cons *cs, int f,
 		goto out;
 	if (!s.n)
 		goto out;
-	if ((err = addr_fold(&s)))
+	if ((err = addr_fold(&s)) || (err = addr_hash_split(&ab, f, &s, dl0, t)))
+		goto out;
+	if (!s.n)
 		goto out;
 	stack = malloc(s.n * sizeof(*stack));
 	*out = malloc(s.n * sizeof(**out));
@@ -1341,6 +1463,95 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 	w[idx % 16] = val;
 }
 
+/* Bucket i of a key in an IPv4 set hash; the datapath computes the same. */
+static uint32_t v4_hash_bucket(uint32_t key, uint32_t mul, uint32_t nbuckets)
+{
+	return (uint32_t)(((uint64_t)(uint32_t)(key * mul) * nbuckets) >> 32);
+}
+
+static uint64_t hash_rng(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Cuckoo insertion: a key goes into a free way of either bucket, or
+ * displaces a random key of one, which moves to its other bucket. */
+static bool v4_hash_insert(uint32_t *tab, uint32_t nb, const uint32_t mul[2], uint32_t key,
+			   uint64_t *rng)
+{
+	int kick, i, w;
+
+	for (kick = 0; kick < 500; kick++) {
+		uint32_t b[2] = { v4_hash_bucket(key, mul[0], nb), v4_hash_bucket(key, mul[1], nb) };
+		uint32_t *v, old;
+
+		for (i = 0; i < 2; i++)
+			for (w = 0; w < FG_V4_HASH_WAYS; w++)
+				if (tab[b[i] * FG_V4_HASH_WAYS + w] == FG_V4_HASH_EMPTY) {
+					tab[b[i] * FG_V4_HASH_WAYS + w] = key;
+					return true;
+				}
+		i = hash_rng(rng) & 1;
+		v = &tab[b[i] * FG_V4_HASH_WAYS + hash_rng(rng) % FG_V4_HASH_WAYS];
+		old = *v;
+		*v = key;
+		key = old;
+	}
+	return false;
+}
+
+/* One IPv4 set hash, appended to the v4 slots: buckets for a load of
+ * about 0.85; new multipliers when an insertion fails, and 1/8 more
+ * buckets after every third failure. Deterministic: the same keys give
+ * the same table. */
+static int v4_hash_build(struct v4build *vb, const uint32_t *keys, size_t n,
+			 struct fg_v4_hash *d)
+{
+	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
+	size_t nb = (n * 20 + FG_V4_HASH_WAYS * 17 - 1) / (FG_V4_HASH_WAYS * 17), i;
+	uint32_t *tab = NULL, mul[2];
+	int attempt;
+	int64_t at;
+
+	if (nb < 2)
+		nb = 2;
+	for (attempt = 0;; attempt++) {
+		if (attempt && attempt % 3 == 0)
+			nb += nb / 8;
+		if (nb > UINT32_MAX / FG_V4_HASH_WAYS || attempt > 60) {
+			free(tab);
+			return -E2BIG;
+		}
+		free(tab);
+		tab = malloc(nb * FG_V4_HASH_WAYS * sizeof(*tab));
+		if (!tab)
+			return -ENOMEM;
+		memset(tab, 0xff, nb * FG_V4_HASH_WAYS * sizeof(*tab));
+		mul[0] = (uint32_t)hash_rng(&rng) | 1;
+		mul[1] = (uint32_t)hash_rng(&rng) | 1;
+		for (i = 0; i < n && v4_hash_insert(tab, nb, mul, keys[i], &rng); i++)
+			;
+		if (i == n)
+			break;
+	}
+	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two buckets a heap slot");
+	if ((at = v4_alloc(vb, (nb + 1) / 2)) < 0) {
+		free(tab);
+		return at;
+	}
+	memset(vb->s + at, 0xff, (nb + 1) / 2 * sizeof(*vb->s));
+	memcpy(vb->s + at, tab, nb * FG_V4_HASH_WAYS * sizeof(*tab));
+	free(tab);
+	d->base = FG_HEAP_V4_BASE + at;
+	d->nbuckets = nb;
+	d->mul[0] = mul[0];
+	d->mul[1] = mul[1];
+	return 0;
+}
+
 static int build_v4_tables(struct fg_tables *t)
 {
 	struct v4build vb = { 0 };
@@ -1373,6 +1584,15 @@ static int build_v4_tables(struct fg_tables *t)
 	}
 	free(b[0].v);
 	free(b[1].v);
+	for (f = 0; f < 2 && !err; f++)
+		for (k = 0; k < FG_V4_HASHES && !err; k++) {
+			if (!t->nhkeys[f][k])
+				continue;
+			err = v4_hash_build(&vb, t->hkeys[f][k], t->nhkeys[f][k],
+					    &t->hashes.t[f][k]);
+			free(t->hkeys[f][k]);
+			t->hkeys[f][k] = NULL;
+		}
 	if (err) {
 		free(vb.s);
 		return err;
@@ -1593,8 +1813,8 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 	/* class 0: the empty class, for values nothing is indexed on */
 	if ((ret = cons_get(&cs, 0, NULL, 0, &id)))
 		goto out;
-	if ((ret = build_addr_field(&c, &cs, F_SRC, &t->src, &t->nsrc)) ||
-	    (ret = build_addr_field(&c, &cs, F_DST, &t->dst, &t->ndst)) ||
+	if ((ret = build_addr_field(&c, &cs, F_SRC, t, &t->src, &t->nsrc)) ||
+	    (ret = build_addr_field(&c, &cs, F_DST, t, &t->dst, &t->ndst)) ||
 	    (ret = build_port_field(&c, &cs, F_SPORT, t->ports)) ||
 	    (ret = build_port_field(&c, &cs, F_DPORT, t->ports)))
 		goto out;
@@ -1637,6 +1857,8 @@ out:
 
 void compile_free(struct fg_tables *t)
 {
+	int f, h;
+
 	free(t->src);
 	free(t->dst);
 	free(t->ports);
@@ -1644,5 +1866,8 @@ void compile_free(struct fg_tables *t)
 	free(t->ents);
 	free(t->rules);
 	free(t->v4);
+	for (f = 0; f < 2; f++)
+		for (h = 0; h < FG_V4_HASHES; h++)
+			free(t->hkeys[f][h]);
 	memset(t, 0, sizeof(*t));
 }

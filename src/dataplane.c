@@ -717,9 +717,11 @@ int dp_revert(struct dp *dp)
 
 /* Load one generation: another instance of the object's generation
  * programs, sharing every state map of dp's load, with fg_cfg set to the
- * generation's header and fg_heap/fg_lpm sized to its tables. */
+ * generation's header, fg_hcfg to its IPv4 set hashes, and fg_heap/fg_lpm
+ * sized to its tables. */
 static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
-				 size_t nheap, size_t nlpm, int *err)
+				 const struct fg_v4_hashes *hashes, size_t nheap, size_t nlpm,
+				 int *err)
 {
 	struct flowgate *g = flowgate__open();
 	struct bpf_map *m;
@@ -731,6 +733,7 @@ static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
 	bpf_program__set_autoload(g->progs.fg_xdp_ingress, false);
 	bpf_program__set_autoload(g->progs.fg_tc_egress, false);
 	memcpy((void *)&g->rodata->fg_cfg, hdr, sizeof(*hdr));
+	memcpy((void *)&g->rodata->fg_hcfg, hashes, sizeof(*hashes));
 	if ((*err = bpf_map__set_max_entries(g->maps.fg_heap, nheap)) ||
 	    (*err = bpf_map__set_max_entries(g->maps.fg_lpm, nlpm ? nlpm : 1)))
 		goto fail;
@@ -786,7 +789,7 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	if (!heap)
 		return -ENOMEM;
 	hdr.epoch = next_epoch(dp);
-	g = gen_load(dp, &hdr, nheap, nlpm, &err);
+	g = gen_load(dp, &hdr, &t->hashes, nheap, nlpm, &err);
 	if (!g)
 		goto out;
 	if ((err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->src, t->nsrc, false)) ||

@@ -16,14 +16,23 @@
 
 #define FG_NO_RULE 0xffffffffu
 
+/* Lists a packet may have to walk: src, dst, sport, dport, src set hash,
+ * dst set hash, wild. */
+#define FG_WALK_LISTS 7
+
 struct fg_walk {
 	const struct fg_pkt *pkt; /* the caller's; valid for the whole walk */
 	__u64 src_sets; /* named sets holding pkt.src (class setmask) */
 	__u64 dst_sets;
-	__u32 off;      /* first entry of the list being walked */
 	__u32 best;     /* smallest matching rule index so far */
 	__u32 best_slot;    /* its stat slot and verdict (fg_ent copies) */
 	__u32 best_verdict;
+	/* The non-empty lists, walked one after the other in one bpf_loop
+	 * (one call site: the verifier checks the callback once, not once per
+	 * list and per combination of empty ones). */
+	__u32 nlists, cur;  /* how many; which one is being walked */
+	__u32 pos, end;     /* heap slots: its next entry, one past its last */
+	__u32 off[8], len[8]; /* heap slot of each list's first entry, length */
 };
 
 static __always_inline bool fg_pfx_match(const __u8 *addr, const __u8 *net,
@@ -109,29 +118,40 @@ static __always_inline struct fg_class *fg_class_at(__u32 id)
 			    FG_HEAP_CLASSES_PER_SLOT, sizeof(struct fg_class));
 }
 
+/* One entry of the current list; at its end (a match, an entry beyond the
+ * best so far: lists are sorted by rule, or no more entries) on to the
+ * next list. bpf_loop runs it at most once per entry of all lists. */
 static long fg_walk_cb(__u32 i, void *arg)
 {
 	struct fg_walk *w = arg;
-	struct fg_ent *e;
+	struct fg_ent *e = fg_heap_at(w->pos);
 
-	e = fg_heap_at(w->off + i);
-	if (!e || e->rule >= w->best)
-		return 1; /* sorted: nothing better further down */
-	if (fg_ent_match(e, w)) {
-		w->best = e->rule;
-		w->best_slot = e->stat_slot;
-		w->best_verdict = e->verdict;
-		return 1;
+	if (e && e->rule < w->best) {
+		if (fg_ent_match(e, w)) {
+			w->best = e->rule;
+			w->best_slot = e->stat_slot;
+			w->best_verdict = e->verdict;
+		} else if (++w->pos < w->end) {
+			return 0;
+		}
 	}
+	if (++w->cur >= w->nlists)
+		return 1;
+	w->pos = w->off[w->cur & 7];
+	w->end = w->pos + w->len[w->cur & 7];
 	return 0;
 }
 
-static __always_inline void fg_walk_list(struct fg_walk *w, __u32 off, __u32 len)
+/* Move list i to place n of the walk (n <= i: in place, front to back);
+ * an empty list takes no place. Branch-free, so the verifier follows one
+ * path whatever lists are empty. */
+static __always_inline __u32 fg_walk_add(struct fg_walk *w, __u32 n, __u32 i)
 {
-	if (!len)
-		return;
-	w->off = fg_cfg.ent_base + off;
-	bpf_loop(len, fg_walk_cb, w, 0);
+	__u32 off = w->off[i], len = w->len[i];
+
+	w->off[n & 7] = fg_cfg.ent_base + off;
+	w->len[n & 7] = len;
+	return n + ((len | -len) >> 31);
 }
 
 /* The list of a tree or port table value (abi.h): inline, or the class's;
@@ -196,6 +216,67 @@ static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
 	return b->cls[idx];
 }
 
+/*
+ * IPv4 set hashes (abi.h): 1 if table h of field f holds the prefix of
+ * addr, else 0. Both
+ * buckets are loaded before either is compared, so their misses overlap.
+ * Eight keys are compared as four 64-bit words: a 32-bit lane of
+ * x = word ^ (key, key) is zero iff it holds the key, and
+ * (x - 0x0000000100000001) & ~x has a lane's top bit set for some lane
+ * iff some lane is zero (a false top bit comes only from the borrow of a
+ * zero lane below it).
+ */
+static __always_inline __u32 fg_v4_hash_hit(int f, int h, __u32 addr)
+{
+	const volatile struct fg_v4_hash *t = &fg_hcfg.t[f][h];
+	__u32 key = addr >> t->shift;
+	__u64 kk = (__u64)key << 32 | key, acc = 0;
+	__u64 *w[2];
+	int i, j;
+
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		__u32 b = ((__u64)(__u32)(key * t->mul[i]) * t->nbuckets) >> 32;
+		__u8 *slot = fg_heap_at(t->base + b / 2);
+
+		w[i] = slot ? (__u64 *)(slot + (b & 1) * (FG_V4_HASH_WAYS * 4)) : NULL;
+	}
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (!w[i])
+			continue;
+#pragma unroll
+		for (j = 0; j < FG_V4_HASH_WAYS / 2; j++) {
+			__u64 x = w[i][j] ^ kk;
+
+			acc |= (x - 0x0000000100000001ULL) & ~x;
+		}
+	}
+	acc &= 0x8000000080000000ULL;
+	/* 1 iff acc != 0, without a branch: the verifier would otherwise
+	 * follow every combination of hits through the rest of the walk.
+	 * The key of 255.255.255.255/32 is FG_V4_HASH_EMPTY, which every
+	 * unused way holds: never a hit (that /32 stays in the tree). */
+	key += 1;
+	return ((acc | -acc) >> 63) & ((key | -key) >> 31);
+}
+
+/* Bit f * FG_V4_HASHES + h set: table h of field f holds the address. */
+static __always_inline __u32 fg_v4_hash_hits(__u32 a, __u32 b)
+{
+	__u32 hits = 0;
+	int h;
+
+#pragma unroll
+	for (h = 0; h < FG_V4_HASHES; h++) {
+		if (fg_hcfg.t[0][h].base)
+			hits |= fg_v4_hash_hit(0, h, a) << h;
+		if (fg_hcfg.t[1][h].base)
+			hits |= fg_v4_hash_hit(1, h, b) << (FG_V4_HASHES + h);
+	}
+	return hits;
+}
+
 /* From a root entry down the buckets to the class or list. A subprogram,
  * not inlined: verified once per call site instead of multiplying the
  * states of everything after the two calls. */
@@ -246,8 +327,9 @@ static __always_inline void fg_touch_heads(const __u32 *off, const __u32 *len)
  */
 __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 {
-	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST, off[4], len[4];
+	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST, hits = 0;
 	struct fg_walk wk, *w = &wk;
+	__u32 *off = wk.off, *len = wk.len, i, n, total;
 	struct fg_class *c;
 	const struct fg_pkt *p;
 	bool v6;
@@ -266,6 +348,7 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 		 * at once instead of one after the other */
 		cs = fg_v4_entry(fg_cfg.v4_src_root, a >> 16);
 		cd = fg_v4_entry(fg_cfg.v4_dst_root, b >> 16);
+		hits = fg_v4_hash_hits(a, b);
 		cs = fg_v4_class(cs, a);
 		cd = fg_v4_class(cd, b);
 	} else {
@@ -284,17 +367,39 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	w->dst_sets = fg_leaf_list(cd, &off[1], &len[1]);
 	fg_leaf_list(csp, &off[2], &len[2]);
 	fg_leaf_list(cdp, &off[3], &len[3]);
+	/* set hash hits add their sets and one list per field (abi.h); no
+	 * hit is class 0, the empty one */
+	len[4] = len[5] = 0;
+	if (fg_hcfg.t[0][0].base)
+		w->src_sets |= fg_leaf_list(fg_hcfg.cls[0][hits & ((1u << FG_V4_HASHES) - 1)],
+					    &off[4], &len[4]);
+	if (fg_hcfg.t[1][0].base)
+		w->dst_sets |= fg_leaf_list(fg_hcfg.cls[1][(hits >> FG_V4_HASHES) &
+							   ((1u << FG_V4_HASHES) - 1)],
+					    &off[5], &len[5]);
 	fg_touch_heads(off, len);
+	c = fg_class_at(fg_cfg.wild_class);
+	off[6] = c ? c->off : 0;
+	len[6] = c ? c->len : 0;
 	w->best = FG_NO_RULE;
 	w->best_slot = 0;
 	w->best_verdict = 0;
-	fg_walk_list(w, off[0], len[0]);
-	fg_walk_list(w, off[1], len[1]);
-	fg_walk_list(w, off[2], len[2]);
-	fg_walk_list(w, off[3], len[3]);
-	c = fg_class_at(fg_cfg.wild_class);
-	if (c)
-		fg_walk_list(w, c->off, c->len);
+	off[7] = len[7] = 0;
+	n = 0;
+	total = 0;
+#pragma unroll
+	for (i = 0; i < FG_WALK_LISTS; i++) {
+		total += len[i];
+		n = fg_walk_add(w, n, i);
+	}
+	w->nlists = n;
+	w->cur = 0;
+	w->pos = w->off[0];
+	w->end = w->pos + w->len[0];
+	/* entries of one generation are at most FG_MAX_LIST_ENTS (4M), below
+	 * bpf_loop's 8M; seven lists of one huge class could exceed it */
+	if (n)
+		bpf_loop(total < (1u << 23) ? total : (1u << 23), fg_walk_cb, w, 0);
 	out->rule = w->best;
 	out->stat_slot = w->best_slot;
 	out->action = w->best_verdict & 0xf;

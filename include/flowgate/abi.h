@@ -262,6 +262,44 @@ struct fg_heap_slot {
 #define FG_V4_BUCKET_KEYS 9
 #define FG_V4_MAX_DEPTH 5
 
+/*
+ * IPv4 set hashes. When a named set holds many CIDRs of one prefix length
+ * (a 1M-entry blocklist of /32s and /24s), those CIDRs leave the trees:
+ * the CIDRs of one length that belong to the same sets go into a hash
+ * table whose hit means "in these sets". A lookup is two independent
+ * cache lines instead of two or three dependent tree levels, and the
+ * table takes about 5 bytes a CIDR instead of 25.
+ *
+ * Bucketized cuckoo hashing: a key (the address >> (32 - prefix length))
+ * sits in one of its two buckets, bucket i = ((key * mul[i]) mod 2^32 *
+ * nbuckets) >> 32. A bucket is FG_V4_HASH_WAYS keys, half a heap slot;
+ * unused keys are FG_V4_HASH_EMPTY, which no key can equal (a /32 of
+ * 255.255.255.255 stays in the tree). At most FG_V4_HASHES tables per
+ * address field, each for FG_V4_HASH_MIN CIDRs or more (src/compile.c).
+ * The descriptors are the generation program's read-only fg_hcfg.
+ */
+#define FG_V4_HASHES 2
+#define FG_V4_HASH_WAYS 8
+#define FG_V4_HASH_EMPTY 0xffffffffu
+#define FG_V4_HASH_MIN 1024
+
+struct fg_v4_hash {
+	__u32 base;     /* heap slot of buckets 0 and 1; 0: no table */
+	__u32 nbuckets;
+	__u32 mul[2];   /* odd multipliers of the two bucket choices */
+	__u32 shift;    /* 32 - prefix length (1..31 for /1../31, 0 for /32) */
+	__u32 pad0;
+};
+
+/* [0]: source address, [1]: destination address. cls[f][hits]: the class
+ * (set mask and the list of entries indexed on those sets) of an address
+ * whose prefixes are in exactly the tables of bit mask hits, so a packet
+ * walks one list per field however many tables hold it. */
+struct fg_v4_hashes {
+	struct fg_v4_hash t[2][FG_V4_HASHES];
+	__u32 cls[2][1 << FG_V4_HASHES];
+};
+
 struct fg_v4_bucket {
 	__u16 n;                       /* boundaries used */
 	__u16 key[FG_V4_BUCKET_KEYS];  /* interval starts (low 16 bits), sorted */

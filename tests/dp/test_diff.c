@@ -339,6 +339,31 @@ static struct outcome dp_outcome_full(const uint8_t *frame, size_t len, uint32_t
  */
 static bool mutate;
 
+/* v4_hash_min of the next installs (0: the default), and how many set
+ * CIDRs went into IPv4 set hashes so far: the tests check that hashes were
+ * really built, besides comparing verdicts. */
+static size_t hash_min, hashed;
+
+static int install_gen(const struct policy *p)
+{
+	struct compile_opts o = {.default_slot = FG_SLOT_DEFAULT, .v4_hash_min = hash_min};
+	struct fg_tables t;
+	char err[256];
+	int ret, f, h;
+
+	ret = compile_tables(p, &o, &t, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "compile: %s\n", err);
+		return ret;
+	}
+	for (f = 0; f < 2; f++)
+		for (h = 0; h < FG_V4_HASHES; h++)
+			hashed += t.nhkeys[f][h];
+	ret = dp_install(dp, &t, ++gen);
+	compile_free(&t);
+	return ret;
+}
+
 static int install(const struct policy *p)
 {
 	struct fg_rule_spec *r;
@@ -347,7 +372,7 @@ static int install(const struct policy *p)
 	int err;
 
 	if (!mutate)
-		return dpt_install(dp, p, ++gen);
+		return install_gen(p);
 	r = calloc(p->nrules + 1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -358,7 +383,7 @@ static int install(const struct policy *p)
 			r[i].action = r[i].action == FG_ACT_DROP ? FG_ACT_ALLOW : FG_ACT_DROP;
 	}
 	q.rules = r;
-	err = dpt_install(dp, &q, ++gen);
+	err = install_gen(&q);
 	free(r);
 	return err;
 }
@@ -444,10 +469,10 @@ static void report(const struct policy *p, uint64_t seed, size_t pidx, size_t k,
 	if (nth > 3)
 		return;
 	pkt_format(&rp->pkt, line, sizeof(line));
-	FG_TEST_FAILF("seed %llu (policy %zu, %zu rules) packet %zu: model %s slot %d, "
-		      "datapath %s slot %d",
-		      (unsigned long long)seed, pidx, p->nrules, k, act_name(m.act), m.slot,
-		      act_name(d.act), d.slot);
+	FG_TEST_FAILF("seed %llu (policy %zu, %zu rules, v4_hash_min %zu) packet %zu: model %s "
+		      "slot %d, datapath %s slot %d",
+		      (unsigned long long)seed, pidx, p->nrules, hash_min, k, act_name(m.act),
+		      m.slot, act_name(d.act), d.slot);
 	if (nth > 1 || ++reports > MAX_REPORTS)
 		return;
 	if (cur_base)
@@ -564,6 +589,9 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 		struct policy p;
 
 		randpol_seed(&rng, seed);
+		/* a third each: default threshold, every set CIDR group hashed,
+		 * groups of 16 or more hashed */
+		hash_min = i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 16;
 		o.nrules = min_rules + randpol_below(&rng, max_rules - min_rules + 1);
 		o.big_set = 200 + randpol_below(&rng, 2000);
 		if (randpol_build(&rng, &o, &p)) {
@@ -578,6 +606,7 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 		if (reports > MAX_REPORTS * 4)
 			break; /* enough */
 	}
+	hash_min = 0;
 	free(pkts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("  %zu packets compared (%zu later fragments skipped), %zu rules, %.1f s\n", ncmp,
@@ -586,8 +615,13 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 
 static void test_diff_random_policies(void)
 {
+	size_t before = hashed;
+
 	run_diff(env_u64("FG_DIFF_SEED", 1), env_u64("FG_DIFF_ITERS", 200),
 		 env_u64("FG_DIFF_PKTS", 500), 0, 60, "small policies");
+	printf("  %zu set CIDRs were in IPv4 set hashes\n", hashed - before);
+	if (hashed == before)
+		FG_TEST_FAILF("no policy had an IPv4 set hash: the hashes went untested");
 }
 
 /* Deep lists: 1k..5k rules, so class lists are long and walks stop early. */
@@ -700,15 +734,24 @@ static void prefix_edge(const struct fg_cidr *c, int edge, uint8_t out[16])
 	}
 }
 
-static void test_diff_wide_address_space(void)
+/*
+ * Rules on prefixes and a set spread over the whole address space; with
+ * nbig > 0 the set's IPv4 part is nbig /24s and /32s (a third /24s, half
+ * of the /32s inside the last /24: in both hashes), and some rule
+ * prefixes sit near set CIDRs. Two passes, with v4_hash_min min_a, then
+ * min_b; some set CIDRs must have been hashed in one of them.
+ */
+static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 {
-	enum { NRULES = 400, NSETC = 300, NPKTS = 4000 };
-	uint64_t seed = env_u64("FG_DIFF_SEED", 1) + 99;
+	enum { NRULES = 400, NWIDE = 300, NPKTS = 4000 };
+	const size_t NSETC = NWIDE + nbig;
+	uint64_t seed = env_u64("FG_DIFF_SEED", 1) + 99 + nbig;
 	struct fg_cidr *rc = calloc(NRULES, sizeof(*rc)), *sc = calloc(NSETC, sizeof(*sc));
 	struct fg_rule_spec *r = calloc(NRULES, sizeof(*r));
 	struct randpkt *pkts = calloc(NPKTS, sizeof(*pkts));
 	struct fg_set_spec set = {.name = "wide", .cidrs = sc, .ncidrs = NSETC};
-	size_t i, ncmp = 0, nskip = 0;
+	size_t i, ncmp = 0, nskip = 0, before;
+	uint32_t last24 = 0;
 	struct randpol_rng rng;
 	struct policy p = {.version = 1, .sets = &set, .nsets = 1};
 	char(*names)[16] = calloc(NRULES, sizeof(*names));
@@ -716,14 +759,36 @@ static void test_diff_wide_address_space(void)
 	if (!rc || !sc || !r || !pkts || !names)
 		goto out;
 	randpol_seed(&rng, seed);
-	for (i = 0; i < NSETC; i++)
-		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &sc[i], i ? &sc[i - 1] : NULL);
+	/* with nbig, the wide CIDRs are IPv6 only: short IPv4 ones would hold
+	 * most addresses, and the hashed CIDRs would decide nothing */
+	for (i = 0; i < NWIDE; i++)
+		rand_prefix(&rng, !nbig && randpol_chance(&rng, 70) ? 4 : 6, &sc[i],
+			    i ? &sc[i - 1] : NULL);
+	for (i = NWIDE; i < NSETC; i++) {
+		uint32_t a = (uint32_t)randpol_next(&rng);
+
+		if ((i - NWIDE) % 3 == 0) {
+			a &= 0xffffff00u;
+			sc[i].len = 24;
+			last24 = a;
+		} else {
+			sc[i].len = 32;
+			if (randpol_chance(&rng, 50))
+				a = last24 | (a & 0xffu);
+		}
+		sc[i].family = 4;
+		a = htonl(a);
+		memcpy(sc[i].addr, &a, 4);
+	}
 	for (i = 0; i < NRULES; i++) {
 		static const int acts[] = {FG_ACT_ALLOW, FG_ACT_DROP, FG_ACT_LOG};
+		const struct fg_cidr *near = i ? &rc[i - 1] : NULL;
 
+		if (nbig && randpol_chance(&rng, 30))
+			near = &sc[NWIDE + randpol_below(&rng, nbig)];
 		snprintf(names[i], sizeof(names[i]), "w%zu", i);
 		r[i] = dpt_rule(names[i], acts[randpol_below(&rng, 3)]);
-		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &rc[i], i ? &rc[i - 1] : NULL);
+		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &rc[i], near);
 		switch (randpol_below(&rng, 4)) {
 		case 0: /* src prefix */
 			r[i].src.any = false;
@@ -779,8 +844,16 @@ static void test_diff_wide_address_space(void)
 		pkts[i].ifname = "fgt2";
 	}
 	cur_base = 0;
+	before = hashed;
+	hash_min = min_a;
 	diff_policy(&p, pkts, seed, 0, NPKTS, &ncmp, &nskip);
-	printf("  %zu packets on prefix edges over the whole address space\n", ncmp);
+	hash_min = min_b;
+	diff_policy(&p, pkts, seed, 1, NPKTS, &ncmp, &nskip);
+	hash_min = 0;
+	if (hashed == before)
+		FG_TEST_FAILF("the set got no IPv4 set hash in either pass");
+	printf("  %zu packets on prefix edges over the whole address space, set of %zu "
+	       "(%zu set CIDRs hashed)\n", ncmp, NSETC, hashed - before);
 out:
 	for (i = 0; r && i < NRULES; i++)
 		free(r[i].dports);
@@ -789,6 +862,20 @@ out:
 	free(r);
 	free(pkts);
 	free(names);
+}
+
+/* The set's IPv4 CIDRs of its two commonest lengths in set hashes (every
+ * group hashed), nested in and around the rules' prefixes; then without. */
+static void test_diff_wide_address_space(void)
+{
+	wide_address_space(0, 1, 0);
+}
+
+/* A set of 6000 /24s and /32s: hashed at the default threshold, the
+ * /32s inside a /24 in both tables; then all in the trees. */
+static void test_diff_big_set(void)
+{
+	wide_address_space(6000, 0, SIZE_MAX);
 }
 
 int main(void)
@@ -809,6 +896,7 @@ int main(void)
 	RUN_TEST(test_diff_large_policies);
 	RUN_TEST(test_diff_cache_across_generations);
 	RUN_TEST(test_diff_wide_address_space);
+	RUN_TEST(test_diff_big_set);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
