@@ -1523,7 +1523,7 @@ static int v4_hash_build(struct v4build *vb, const uint32_t *keys, size_t n,
 			nb += nb / 8;
 		if (nb > UINT32_MAX / FG_V4_HASH_WAYS || attempt > 60) {
 			free(tab);
-			return -E2BIG;
+			return -EOVERFLOW; /* not seen: 0.85 is far below the limit */
 		}
 		free(tab);
 		tab = malloc(nb * FG_V4_HASH_WAYS * sizeof(*tab));
@@ -1844,6 +1844,8 @@ out:
 	if (ret == -E2BIG && err && !err[0])
 		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",
 			 FG_MAX_LIST_ENTS);
+	if (ret == -EOVERFLOW && err && !err[0])
+		snprintf(err, errlen, "cannot build the hash tables of the big IPv4 sets");
 	if (ret == -ENOMEM && err && !err[0])
 		snprintf(err, errlen, "out of memory compiling the policy");
 	if (ret)

@@ -300,15 +300,16 @@ static __always_inline __u32 fg_port_class(__u32 idx)
 	return v ? v[idx & (FG_HEAP_PORTS_PER_SLOT - 1)] : 0;
 }
 
-/* Load the first entry of each list before any walk starts, so their
- * cache misses overlap instead of coming one per walk (BPF has no
- * prefetch; a load whose result is kept alive does the same). */
+/* Load the first entry of each list (but the wild one, which is hot)
+ * before any walk starts, so their cache misses overlap instead of coming
+ * one per walk (BPF has no prefetch; a load whose result is kept alive
+ * does the same). */
 static __always_inline void fg_touch_heads(const __u32 *off, const __u32 *len)
 {
 	__u32 i, sink = 0;
 
 #pragma unroll
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 6; i++) {
 		struct fg_ent *e = len[i] ? fg_heap_at(fg_cfg.ent_base + off[i]) : NULL;
 
 		if (e)
@@ -369,7 +370,7 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	fg_leaf_list(cdp, &off[3], &len[3]);
 	/* set hash hits add their sets and one list per field (abi.h); no
 	 * hit is class 0, the empty one */
-	len[4] = len[5] = 0;
+	off[4] = off[5] = len[4] = len[5] = 0;
 	if (fg_hcfg.t[0][0].base)
 		w->src_sets |= fg_leaf_list(fg_hcfg.cls[0][hits & ((1u << FG_V4_HASHES) - 1)],
 					    &off[4], &len[4]);
@@ -377,6 +378,10 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 		w->dst_sets |= fg_leaf_list(fg_hcfg.cls[1][(hits >> FG_V4_HASHES) &
 							   ((1u << FG_V4_HASHES) - 1)],
 					    &off[5], &len[5]);
+	/* A hashed set whose other CIDRs stay in the tree can give both the
+	 * tree and the hash the same class: walk it once. */
+	len[4] &= -(__u32)(off[4] != off[0] || len[4] != len[0]);
+	len[5] &= -(__u32)(off[5] != off[1] || len[5] != len[1]);
 	fg_touch_heads(off, len);
 	c = fg_class_at(fg_cfg.wild_class);
 	off[6] = c ? c->off : 0;
