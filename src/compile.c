@@ -1060,7 +1060,7 @@ static int addr_fold(struct itemset *s)
 	return 0;
 }
 
-/* ---- IPv4 set hashes (abi.h) ------------------------------------------ */
+/* ---- set hashes (abi.h) ------------------------------------------------ */
 
 struct hcand {
 	uint64_t mask;
@@ -1078,41 +1078,72 @@ static int hcand_cmp(const void *a, const void *b)
 	return x->item < y->item ? -1 : x->item > y->item;
 }
 
-/* A set CIDR that may go into a hash: IPv4, from sets only (no entry is
- * indexed on the prefix itself), not /0, and not the /32 whose key would
- * be FG_V4_HASH_EMPTY. */
-static bool hashable(const struct item *it)
+/* A set CIDR of family fam that may go into a hash: from sets only (no
+ * entry is indexed on the prefix itself), not /0, and not the all-ones
+ * host prefix, whose key would be the marker of an unused way. */
+static bool hashable(const struct item *it, int fam)
 {
-	static const uint8_t ones[4] = { 255, 255, 255, 255 };
+	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
+					  255, 255, 255, 255, 255, 255, 255, 255 };
+	int bits = fam == 4 ? 32 : 128;
 
-	return it->p.family == 4 && !it->n && it->setbits && it->p.len &&
-	       !(it->p.len == 32 && !memcmp(it->p.addr, ones, 4));
+	return it->p.family == fam && !it->n && it->setbits && it->p.len &&
+	       !(it->p.len == bits && !memcmp(it->p.addr, ones, bits / 8));
+}
+
+/* The key of a prefix (abi.h): IPv4 address >> (32 - len); IPv6 address
+ * bytes (already masked to the prefix) as two host-order words, the way
+ * the datapath loads them. */
+static void hash_key(const struct item *it, int fam, void *key)
+{
+	const uint8_t *a = it->p.addr;
+
+	if (fam == 4) {
+		uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+			     (uint32_t)a[2] << 8 | a[3];
+
+		v = it->p.len == 32 ? v : v >> (32 - it->p.len);
+		memcpy(key, &v, 4);
+	} else {
+		memcpy(key, a, 16);
+	}
+}
+
+/* The mask of an IPv6 prefix over the two words of its key. */
+static void v6_mask(uint32_t len, __u64 mask[2])
+{
+	uint8_t m[16] = { 0 };
+	uint32_t i;
+
+	for (i = 0; i < len && i < 128; i++)
+		m[i / 8] |= 0x80 >> (i % 8);
+	memcpy(mask, m, 16);
 }
 
 /*
- * Move the largest groups of set CIDRs of field f (same length, same set
- * mask, at least v4_hash_min of them) out of the items into up to
- * FG_V4_HASHES hash tables. Exact because membership is a union: an
- * address is in the sets of its tree class plus those of every table that
- * holds its prefix, and its list is the union of their lists (the walk
- * takes the smallest rule over all of them), so neither side needs the
- * other's nesting.
+ * Move the largest groups of family fam's set CIDRs of field f (same
+ * length, same set mask, at least set_hash_min of them) out of the items
+ * (marked in drop) into up to FG_SET_HASHES hash tables. Exact because
+ * membership is a union: an address is in the sets of its tree or trie
+ * class plus those of every table that holds its prefix, and its list is
+ * the union of their lists (the walk takes the smallest rule over all of
+ * them), so neither side needs the other's nesting.
  */
-static int addr_hash_split(struct addr_build *ab, int f, struct itemset *s, uint32_t dl0,
-			   struct fg_tables *t)
+static int hash_split_family(struct addr_build *ab, int f, const struct itemset *s,
+			     uint32_t dl0, struct fg_tables *t, int fam, uint8_t *drop)
 {
 	const struct compile_opts *o = ab->c->o;
-	size_t min = o && o->v4_hash_min ? o->v4_hash_min : FG_V4_HASH_MIN;
-	size_t i, j, k, n = 0, at[FG_V4_HASHES] = { 0 }, cnt[FG_V4_HASHES] = { 0 };
-	uint64_t masks[FG_V4_HASHES] = { 0 };
+	size_t min = o && o->set_hash_min ? o->set_hash_min : FG_SET_HASH_MIN;
+	size_t i, j, k, n = 0, at[FG_SET_HASHES] = { 0 }, cnt[FG_SET_HASHES] = { 0 };
+	size_t ksize = fam == 4 ? 4 : 16;
+	int fi = fam == 4 ? 0 : 1, h, err = 0;
+	uint64_t masks[FG_SET_HASHES] = { 0 };
 	struct hcand *cv = malloc(s->n * sizeof(*cv));
-	uint8_t *drop = NULL;
-	int h, err = 0;
 
 	if (!cv)
 		return -ENOMEM;
 	for (i = 0; i < s->n; i++)
-		if (hashable(&s->v[i]))
+		if (hashable(&s->v[i], fam))
 			cv[n++] = (struct hcand){ s->v[i].setbits, s->v[i].p.len, (uint32_t)i };
 	if (n < min)
 		goto out;
@@ -1122,60 +1153,70 @@ static int addr_hash_split(struct addr_build *ab, int f, struct itemset *s, uint
 			;
 		if (j - i < min)
 			continue;
-		for (h = 0; h < FG_V4_HASHES && cnt[h] >= j - i; h++)
+		for (h = 0; h < FG_SET_HASHES && cnt[h] >= j - i; h++)
 			;
-		if (h == FG_V4_HASHES)
+		if (h == FG_SET_HASHES)
 			continue;
-		for (k = FG_V4_HASHES - 1; k > (size_t)h; k--) {
+		for (k = FG_SET_HASHES - 1; k > (size_t)h; k--) {
 			cnt[k] = cnt[k - 1];
 			at[k] = at[k - 1];
 		}
 		cnt[h] = j - i;
 		at[h] = i;
 	}
-	if (!cnt[0] || !(drop = calloc(s->n, 1))) {
-		err = cnt[0] ? -ENOMEM : 0;
-		goto out;
-	}
-	for (h = 0; h < FG_V4_HASHES && cnt[h]; h++) {
+	for (h = 0; h < FG_SET_HASHES && cnt[h]; h++) {
 		const struct hcand *g = &cv[at[h]];
-
-		masks[h] = g->mask;
-		uint32_t *keys = malloc(cnt[h] * sizeof(*keys)), shift = 32 - g->len;
+		uint8_t *keys = malloc(cnt[h] * ksize);
 
 		if (!keys) {
 			err = -ENOMEM;
 			goto out;
 		}
+		masks[h] = g->mask;
 		for (i = 0; i < cnt[h]; i++) {
-			const uint8_t *a = s->v[g[i].item].p.addr;
-			uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
-				     (uint32_t)a[2] << 8 | a[3];
-
-			keys[i] = shift == 32 ? 0 : v >> shift;
+			hash_key(&s->v[g[i].item], fam, keys + i * ksize);
 			drop[g[i].item] = 1;
 		}
-		t->hkeys[f][h] = keys;
-		t->nhkeys[f][h] = cnt[h];
-		t->hashes.t[f][h].shift = shift;
+		t->hkeys[fi][f][h] = keys;
+		t->nhkeys[fi][f][h] = cnt[h];
+		if (fam == 4)
+			t->hashes.t[f][h].shift = 32 - g->len;
+		else
+			v6_mask(g->len, t->hashes.t6[f][h].mask);
 	}
 	/* the class of each combination of tables holding an address */
-	for (k = 1; k < (1u << FG_V4_HASHES); k++) {
+	for (k = 1; cnt[0] && k < (1u << FG_SET_HASHES); k++) {
 		uint64_t m = 0;
 
-		for (h = 0; h < FG_V4_HASHES; h++)
+		for (h = 0; h < FG_SET_HASHES; h++)
 			if ((k >> h) & 1)
 				m |= masks[h];
-		if ((err = addr_class(ab, dl0, m, &t->hashes.cls[f][k])))
+		if ((err = addr_class(ab, dl0, m, &t->hashes.cls[fi][f][k])))
 			goto out;
 	}
-	/* the rest keep their order: enclosing prefixes first */
-	for (i = 0, k = 0; i < s->n; i++)
-		if (!drop[i])
-			s->v[k++] = s->v[i];
-	s->n = k;
 out:
 	free(cv);
+	return err;
+}
+
+/* Set hashes of both families for field f; the other items keep their
+ * order (enclosing prefixes first). */
+static int addr_hash_split(struct addr_build *ab, int f, struct itemset *s, uint32_t dl0,
+			   struct fg_tables *t)
+{
+	uint8_t *drop = calloc(s->n, 1);
+	size_t i, k;
+	int err;
+
+	if (!drop)
+		return -ENOMEM;
+	if (!(err = hash_split_family(ab, f, s, dl0, t, 4, drop)) &&
+	    !(err = hash_split_family(ab, f, s, dl0, t, 6, drop))) {
+		for (i = 0, k = 0; i < s->n; i++)
+			if (!drop[i])
+				s->v[k++] = s->v[i];
+		s->n = k;
+	}
 	free(drop);
 	return err;
 }
@@ -1463,10 +1504,20 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 	w[idx % 16] = val;
 }
 
-/* Bucket i of a key in an IPv4 set hash; the datapath computes the same. */
-static uint32_t v4_hash_bucket(uint32_t key, uint32_t mul, uint32_t nbuckets)
+/* Bucket of a key for multiplier mul (abi.h); the datapath computes the
+ * same. */
+static uint32_t hash_bucket(const void *key, int fam, uint64_t mul, uint32_t nb)
 {
-	return (uint32_t)(((uint64_t)(uint32_t)(key * mul) * nbuckets) >> 32);
+	uint64_t w[2], f;
+	uint32_t k;
+
+	if (fam == 4) {
+		memcpy(&k, key, 4);
+		return (uint32_t)(((uint64_t)(uint32_t)(k * (uint32_t)mul) * nb) >> 32);
+	}
+	memcpy(w, key, 16);
+	f = (w[0] * FG_V6_HASH_MIX + w[1]) * mul;
+	return (uint32_t)(((f >> 32) * nb) >> 32);
 }
 
 static uint64_t hash_rng(uint64_t *x)
@@ -1477,78 +1528,130 @@ static uint64_t hash_rng(uint64_t *x)
 	return *x;
 }
 
+struct htab {
+	uint8_t *v;           /* nb * ways keys of ksize bytes; all ones: unused */
+	uint32_t nb, ways, ksize;
+	int fam;
+	uint64_t mul[2];
+};
+
 /* Cuckoo insertion: a key goes into a free way of either bucket, or
  * displaces a random key of one, which moves to its other bucket. */
-static bool v4_hash_insert(uint32_t *tab, uint32_t nb, const uint32_t mul[2], uint32_t key,
-			   uint64_t *rng)
+static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
 {
-	int kick, i, w;
+	uint8_t key[16], old[16];
+	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
+					  255, 255, 255, 255, 255, 255, 255, 255 };
+	uint32_t kick, i, w;
 
+	memcpy(key, key0, ht->ksize);
 	for (kick = 0; kick < 500; kick++) {
-		uint32_t b[2] = { v4_hash_bucket(key, mul[0], nb), v4_hash_bucket(key, mul[1], nb) };
-		uint32_t *v, old;
+		uint32_t b[2] = { hash_bucket(key, ht->fam, ht->mul[0], ht->nb),
+				  hash_bucket(key, ht->fam, ht->mul[1], ht->nb) };
+		uint8_t *v;
 
 		for (i = 0; i < 2; i++)
-			for (w = 0; w < FG_V4_HASH_WAYS; w++)
-				if (tab[b[i] * FG_V4_HASH_WAYS + w] == FG_V4_HASH_EMPTY) {
-					tab[b[i] * FG_V4_HASH_WAYS + w] = key;
+			for (w = 0; w < ht->ways; w++) {
+				v = ht->v + ((size_t)b[i] * ht->ways + w) * ht->ksize;
+				if (!memcmp(v, ones, ht->ksize)) {
+					memcpy(v, key, ht->ksize);
 					return true;
 				}
+			}
 		i = hash_rng(rng) & 1;
-		v = &tab[b[i] * FG_V4_HASH_WAYS + hash_rng(rng) % FG_V4_HASH_WAYS];
-		old = *v;
-		*v = key;
-		key = old;
+		v = ht->v + ((size_t)b[i] * ht->ways + hash_rng(rng) % ht->ways) * ht->ksize;
+		memcpy(old, v, ht->ksize);
+		memcpy(v, key, ht->ksize);
+		memcpy(key, old, ht->ksize);
 	}
 	return false;
 }
 
-/* One IPv4 set hash, appended to the v4 slots: buckets for a load of
- * about 0.85; new multipliers when an insertion fails, and 1/8 more
- * buckets after every third failure. Deterministic: the same keys give
- * the same table. */
-static int v4_hash_build(struct v4build *vb, const uint32_t *keys, size_t n,
-			 struct fg_v4_hash *d)
+/* One set hash of family fam, appended to the v4 region's slots: buckets
+ * for a load of about 0.85; new multipliers when an insertion fails, and
+ * 1/8 more buckets after every third failure. Deterministic: the same
+ * keys give the same table. Returns the heap slot of bucket 0. */
+static int64_t hash_build(struct v4build *vb, int fam, const uint8_t *keys, size_t n,
+			  uint32_t *nbuckets, uint64_t mul[2])
 {
+	struct htab ht = { .fam = fam, .ways = fam == 4 ? FG_V4_HASH_WAYS : FG_V6_HASH_WAYS,
+			   .ksize = fam == 4 ? 4 : 16 };
 	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
-	size_t nb = (n * 20 + FG_V4_HASH_WAYS * 17 - 1) / (FG_V4_HASH_WAYS * 17), i;
-	uint32_t *tab = NULL, mul[2];
+	size_t nb = (n * 20 + ht.ways * 17 - 1) / (ht.ways * 17), i, nslots, bytes;
 	int attempt;
 	int64_t at;
 
+	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two IPv4 buckets a heap slot");
+	_Static_assert(FG_V6_HASH_WAYS * 16 == FG_HEAP_SLOT, "one IPv6 bucket a heap slot");
 	if (nb < 2)
 		nb = 2;
 	for (attempt = 0;; attempt++) {
 		if (attempt && attempt % 3 == 0)
 			nb += nb / 8;
-		if (nb > UINT32_MAX / FG_V4_HASH_WAYS || attempt > 60) {
-			free(tab);
+		if (nb > UINT32_MAX / 16 || attempt > 60) {
+			free(ht.v);
 			return -EOVERFLOW; /* not seen: 0.85 is far below the limit */
 		}
-		free(tab);
-		tab = malloc(nb * FG_V4_HASH_WAYS * sizeof(*tab));
-		if (!tab)
+		free(ht.v);
+		ht.nb = nb;
+		ht.v = malloc(nb * ht.ways * ht.ksize);
+		if (!ht.v)
 			return -ENOMEM;
-		memset(tab, 0xff, nb * FG_V4_HASH_WAYS * sizeof(*tab));
-		mul[0] = (uint32_t)hash_rng(&rng) | 1;
-		mul[1] = (uint32_t)hash_rng(&rng) | 1;
-		for (i = 0; i < n && v4_hash_insert(tab, nb, mul, keys[i], &rng); i++)
+		memset(ht.v, 0xff, nb * ht.ways * ht.ksize);
+		ht.mul[0] = hash_rng(&rng) | 1;
+		ht.mul[1] = hash_rng(&rng) | 1;
+		for (i = 0; i < n && hash_insert(&ht, keys + i * ht.ksize, &rng); i++)
 			;
 		if (i == n)
 			break;
 	}
-	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two buckets a heap slot");
-	if ((at = v4_alloc(vb, (nb + 1) / 2)) < 0) {
-		free(tab);
+	bytes = nb * ht.ways * ht.ksize;
+	nslots = (bytes + FG_HEAP_SLOT - 1) / FG_HEAP_SLOT;
+	if ((at = v4_alloc(vb, nslots)) < 0) {
+		free(ht.v);
 		return at;
 	}
-	memset(vb->s + at, 0xff, (nb + 1) / 2 * sizeof(*vb->s));
-	memcpy(vb->s + at, tab, nb * FG_V4_HASH_WAYS * sizeof(*tab));
-	free(tab);
-	d->base = FG_HEAP_V4_BASE + at;
-	d->nbuckets = nb;
-	d->mul[0] = mul[0];
-	d->mul[1] = mul[1];
+	memset(vb->s + at, 0xff, nslots * sizeof(*vb->s));
+	memcpy(vb->s + at, ht.v, bytes);
+	free(ht.v);
+	*nbuckets = nb;
+	mul[0] = fam == 4 ? (uint32_t)ht.mul[0] : ht.mul[0];
+	mul[1] = fam == 4 ? (uint32_t)ht.mul[1] : ht.mul[1];
+	return FG_HEAP_V4_BASE + at;
+}
+
+/* Every set hash of t, after the trees; their keys are freed. */
+static int build_hashes(struct fg_tables *t, struct v4build *vb)
+{
+	int fi, f, k;
+
+	for (fi = 0; fi < 2; fi++)
+		for (f = 0; f < 2; f++)
+			for (k = 0; k < FG_SET_HASHES; k++) {
+				uint64_t mul[2];
+				uint32_t nb;
+				int64_t base;
+
+				if (!t->nhkeys[fi][f][k])
+					continue;
+				base = hash_build(vb, fi ? 6 : 4, t->hkeys[fi][f][k],
+						  t->nhkeys[fi][f][k], &nb, mul);
+				free(t->hkeys[fi][f][k]);
+				t->hkeys[fi][f][k] = NULL;
+				if (base < 0)
+					return base;
+				if (fi) {
+					t->hashes.t6[f][k].base = base;
+					t->hashes.t6[f][k].nbuckets = nb;
+					t->hashes.t6[f][k].mul[0] = mul[0];
+					t->hashes.t6[f][k].mul[1] = mul[1];
+				} else {
+					t->hashes.t[f][k].base = base;
+					t->hashes.t[f][k].nbuckets = nb;
+					t->hashes.t[f][k].mul[0] = (uint32_t)mul[0];
+					t->hashes.t[f][k].mul[1] = (uint32_t)mul[1];
+				}
+			}
 	return 0;
 }
 
@@ -1584,15 +1687,8 @@ static int build_v4_tables(struct fg_tables *t)
 	}
 	free(b[0].v);
 	free(b[1].v);
-	for (f = 0; f < 2 && !err; f++)
-		for (k = 0; k < FG_V4_HASHES && !err; k++) {
-			if (!t->nhkeys[f][k])
-				continue;
-			err = v4_hash_build(&vb, t->hkeys[f][k], t->nhkeys[f][k],
-					    &t->hashes.t[f][k]);
-			free(t->hkeys[f][k]);
-			t->hkeys[f][k] = NULL;
-		}
+	if (!err)
+		err = build_hashes(t, &vb);
 	if (err) {
 		free(vb.s);
 		return err;
@@ -1859,7 +1955,7 @@ out:
 
 void compile_free(struct fg_tables *t)
 {
-	int f, h;
+	int fi, f, h;
 
 	free(t->src);
 	free(t->dst);
@@ -1868,8 +1964,9 @@ void compile_free(struct fg_tables *t)
 	free(t->ents);
 	free(t->rules);
 	free(t->v4);
-	for (f = 0; f < 2; f++)
-		for (h = 0; h < FG_V4_HASHES; h++)
-			free(t->hkeys[f][h]);
+	for (fi = 0; fi < 2; fi++)
+		for (f = 0; f < 2; f++)
+			for (h = 0; h < FG_SET_HASHES; h++)
+				free(t->hkeys[fi][f][h]);
 	memset(t, 0, sizeof(*t));
 }

@@ -34,11 +34,12 @@ struct fg_tables {
 	struct fg_heap_slot *v4;
 	size_t nv4;
 	size_t nrules;
-	/* IPv4 set hashes (abi.h): descriptors with absolute heap slots,
-	 * and, until the tables are built, each one's keys. */
-	struct fg_v4_hashes hashes;
-	uint32_t *hkeys[2][FG_V4_HASHES];
-	size_t nhkeys[2][FG_V4_HASHES];
+	/* Set hashes (abi.h): descriptors with absolute heap slots, and,
+	 * until the tables are built, each one's keys ([0] IPv4: __u32 each,
+	 * [1] IPv6: two __u64 each), by family, field and table. */
+	struct fg_set_hashes hashes;
+	void *hkeys[2][2][FG_SET_HASHES];
+	size_t nhkeys[2][2][FG_SET_HASHES];
 	struct fg_heap_hdr cfg;        /* generation and bases: set at install */
 	/* Statistics of the build, for logs and benchmarks. */
 	size_t nexpanded;              /* rule entries before indexing */
@@ -55,9 +56,10 @@ struct compile_opts {
 	/* stats slot of each rule (nrules entries); NULL: slot = index + 1 */
 	const uint32_t *stat_slots;
 	uint32_t default_slot;   /* default: FG_SLOT_DEFAULT */
-	/* fewest CIDRs of one length and set mask that get an IPv4 set hash
-	 * instead of tree intervals; 0: FG_V4_HASH_MIN (tests lower it) */
-	size_t v4_hash_min;
+	/* fewest CIDRs of one family, length and set mask that get a set
+	 * hash instead of tree intervals or trie entries; 0: FG_SET_HASH_MIN
+	 * (tests lower it) */
+	size_t set_hash_min;
 };
 
 /*

@@ -720,7 +720,7 @@ int dp_revert(struct dp *dp)
  * generation's header, fg_hcfg to its IPv4 set hashes, and fg_heap/fg_lpm
  * sized to its tables. */
 static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
-				 const struct fg_v4_hashes *hashes, size_t nheap, size_t nlpm,
+				 const struct fg_set_hashes *hashes, size_t nheap, size_t nlpm,
 				 int *err)
 {
 	struct flowgate *g = flowgate__open();

@@ -217,7 +217,7 @@ static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
 }
 
 /*
- * IPv4 set hashes (abi.h): 1 if table h of field f holds the prefix of
+ * Set hashes (abi.h): 1 if IPv4 table h of field f holds the prefix of
  * addr, else 0. Both
  * buckets are loaded before either is compared, so their misses overlap.
  * Eight keys are compared as four 64-bit words: a 32-bit lane of
@@ -261,20 +261,108 @@ static __always_inline __u32 fg_v4_hash_hit(int f, int h, __u32 addr)
 	return ((acc | -acc) >> 63) & ((key | -key) >> 31);
 }
 
-/* Bit f * FG_V4_HASHES + h set: table h of field f holds the address. */
+/* The same for IPv6 tables (abi.h): 16-byte keys, four a bucket, one
+ * bucket a slot; a key matches when both its words do. */
+static __always_inline __u32 fg_v6_hash_hit(int f, int h, const __u8 *addr)
+{
+	const volatile struct fg_v6_hash *t = &fg_hcfg.t6[f][h];
+	__u64 hi = *(const __u64 *)addr & t->mask[0];
+	__u64 lo = *(const __u64 *)(addr + 8) & t->mask[1];
+	__u64 hit = 0, x, *w[2];
+	int i, j;
+
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		__u64 m = (hi * FG_V6_HASH_MIX + lo) * t->mul[i];
+		__u32 b = ((m >> 32) * t->nbuckets) >> 32;
+
+		w[i] = fg_heap_at(t->base + b);
+	}
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (!w[i])
+			continue;
+#pragma unroll
+		for (j = 0; j < FG_V6_HASH_WAYS; j++) {
+			/* (x - 1) & ~x has its top bit set iff x == 0:
+			 * arithmetic, where a comparison would be a branch */
+			x = (w[i][2 * j] ^ hi) | (w[i][2 * j + 1] ^ lo);
+			hit |= (x - 1) & ~x;
+		}
+	}
+	/* the all-ones key marks unused ways: never a hit */
+	x = ~(hi & lo);
+	return (hit >> 63) & (((x - 1) & ~x) >> 63 ^ 1);
+}
+
+/* Bit f * FG_SET_HASHES + h set: IPv6 table h of field f holds the
+ * address. */
+static __always_inline __u32 fg_v6_hash_hits(const __u8 *src, const __u8 *dst)
+{
+	__u32 hits = 0;
+	int h;
+
+#pragma unroll
+	for (h = 0; h < FG_SET_HASHES; h++) {
+		if (fg_hcfg.t6[0][h].base)
+			hits |= fg_v6_hash_hit(0, h, src) << h;
+		if (fg_hcfg.t6[1][h].base)
+			hits |= fg_v6_hash_hit(1, h, dst) << (FG_SET_HASHES + h);
+	}
+	return hits;
+}
+
+/* Bit f * FG_SET_HASHES + h set: table h of field f holds the address. */
 static __always_inline __u32 fg_v4_hash_hits(__u32 a, __u32 b)
 {
 	__u32 hits = 0;
 	int h;
 
 #pragma unroll
-	for (h = 0; h < FG_V4_HASHES; h++) {
+	for (h = 0; h < FG_SET_HASHES; h++) {
 		if (fg_hcfg.t[0][h].base)
 			hits |= fg_v4_hash_hit(0, h, a) << h;
 		if (fg_hcfg.t[1][h].base)
-			hits |= fg_v4_hash_hit(1, h, b) << (FG_V4_HASHES + h);
+			hits |= fg_v4_hash_hit(1, h, b) << (FG_SET_HASHES + h);
 	}
 	return hits;
+}
+
+/* What the set hashes add for a packet: per field, its sets and a list. */
+struct fg_hash_lists {
+	__u64 sets[2];
+	__u32 off[2], len[2];
+};
+
+/*
+ * Probe the set hashes for pkt's addresses (abi.h) and give, per field,
+ * the class of the tables that hold it. A global function: the verifier
+ * checks it once and sees its results as unknown values, so the
+ * combinations of hits do not multiply the paths through the walk.
+ */
+__noinline int fg_set_hash_lists(const struct fg_pkt *pkt, struct fg_hash_lists *o)
+{
+	__u32 hits, hs, v6;
+
+	if (!pkt || !o)
+		return 0;
+	v6 = pkt->family == FG_FAM_V6;
+	if (v6)
+		hits = fg_v6_hash_hits(pkt->src, pkt->dst);
+	else
+		hits = fg_v4_hash_hits(bpf_ntohl(*(const __u32 *)pkt->src),
+				       bpf_ntohl(*(const __u32 *)pkt->dst));
+	o->sets[0] = o->sets[1] = 0;
+	o->off[0] = o->off[1] = o->len[0] = o->len[1] = 0;
+	if (fg_hcfg.t[0][0].base || fg_hcfg.t6[0][0].base) {
+		hs = hits & ((1u << FG_SET_HASHES) - 1);
+		o->sets[0] = fg_leaf_list(fg_hcfg.cls[v6 & 1][0][hs], &o->off[0], &o->len[0]);
+	}
+	if (fg_hcfg.t[1][0].base || fg_hcfg.t6[1][0].base) {
+		hs = (hits >> FG_SET_HASHES) & ((1u << FG_SET_HASHES) - 1);
+		o->sets[1] = fg_leaf_list(fg_hcfg.cls[v6 & 1][1][hs], &o->off[1], &o->len[1]);
+	}
+	return 1;
 }
 
 /* From a root entry down the buckets to the class or list. A subprogram,
@@ -328,7 +416,8 @@ static __always_inline void fg_touch_heads(const __u32 *off, const __u32 *len)
  */
 __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 {
-	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST, hits = 0;
+	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST;
+	struct fg_hash_lists hl;
 	struct fg_walk wk, *w = &wk;
 	__u32 *off = wk.off, *len = wk.len, i, n, total;
 	struct fg_class *c;
@@ -341,6 +430,12 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	wk.pkt = pkt;
 	p = pkt;
 	v6 = p->family == FG_FAM_V6;
+	/* first: their misses overlap the trees' or the trie's */
+	hl.sets[0] = hl.sets[1] = 0;
+	hl.off[0] = hl.off[1] = hl.len[0] = hl.len[1] = 0;
+	if (fg_hcfg.t[0][0].base || fg_hcfg.t[1][0].base || fg_hcfg.t6[0][0].base ||
+	    fg_hcfg.t6[1][0].base)
+		fg_set_hash_lists(p, &hl);
 	if (!v6) {
 		__u32 a = bpf_ntohl(*(const __u32 *)p->src);
 		__u32 b = bpf_ntohl(*(const __u32 *)p->dst);
@@ -349,7 +444,6 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 		 * at once instead of one after the other */
 		cs = fg_v4_entry(fg_cfg.v4_src_root, a >> 16);
 		cd = fg_v4_entry(fg_cfg.v4_dst_root, b >> 16);
-		hits = fg_v4_hash_hits(a, b);
 		cs = fg_v4_class(cs, a);
 		cd = fg_v4_class(cd, b);
 	} else {
@@ -371,13 +465,14 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	/* set hash hits add their sets and one list per field (abi.h); no
 	 * hit is class 0, the empty one */
 	off[4] = off[5] = len[4] = len[5] = 0;
-	if (fg_hcfg.t[0][0].base)
-		w->src_sets |= fg_leaf_list(fg_hcfg.cls[0][hits & ((1u << FG_V4_HASHES) - 1)],
-					    &off[4], &len[4]);
-	if (fg_hcfg.t[1][0].base)
-		w->dst_sets |= fg_leaf_list(fg_hcfg.cls[1][(hits >> FG_V4_HASHES) &
-							   ((1u << FG_V4_HASHES) - 1)],
-					    &off[5], &len[5]);
+	if (hl.sets[0] | hl.sets[1] | hl.len[0] | hl.len[1]) {
+		w->src_sets |= hl.sets[0];
+		w->dst_sets |= hl.sets[1];
+		off[4] = hl.off[0];
+		len[4] = hl.len[0];
+		off[5] = hl.off[1];
+		len[5] = hl.len[1];
+	}
 	/* A hashed set whose other CIDRs stay in the tree can give both the
 	 * tree and the hash the same class: walk it once. */
 	len[4] &= -(__u32)(off[4] != off[0] || len[4] != len[0]);

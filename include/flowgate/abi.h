@@ -263,25 +263,36 @@ struct fg_heap_slot {
 #define FG_V4_MAX_DEPTH 5
 
 /*
- * IPv4 set hashes. When a named set holds many CIDRs of one prefix length
- * (a 1M-entry blocklist of /32s and /24s), those CIDRs leave the trees:
- * the CIDRs of one length that belong to the same sets go into a hash
- * table whose hit means "in these sets". A lookup is two independent
- * cache lines instead of two or three dependent tree levels, and the
+ * Set hashes. When a named set holds many CIDRs of one prefix length (a
+ * 1M-entry blocklist of /32s and /24s, or of IPv6 /128s and /64s), those
+ * CIDRs leave the IPv4 trees or the IPv6 trie: the CIDRs of one family and
+ * length that belong to the same sets go into a hash table whose hit
+ * means "in these sets". A lookup is two independent cache lines instead
+ * of two or three dependent tree levels (or a trie walk), and an IPv4
  * table takes about 5 bytes a CIDR instead of 25.
  *
- * Bucketized cuckoo hashing: a key (the address >> (32 - prefix length))
- * sits in one of its two buckets, bucket i = ((key * mul[i]) mod 2^32 *
- * nbuckets) >> 32. A bucket is FG_V4_HASH_WAYS keys, half a heap slot;
- * unused keys are FG_V4_HASH_EMPTY, which no key can equal (a /32 of
- * 255.255.255.255 stays in the tree). At most FG_V4_HASHES tables per
- * address field, each for FG_V4_HASH_MIN CIDRs or more (src/compile.c).
- * The descriptors are the generation program's read-only fg_hcfg.
+ * Bucketized cuckoo hashing: a key sits in one of its two buckets.
+ *  - IPv4: the key is the address >> (32 - prefix length); bucket i =
+ *    ((key * mul[i]) mod 2^32 * nbuckets) >> 32. A bucket is
+ *    FG_V4_HASH_WAYS keys, half a heap slot. Unused keys are
+ *    FG_V4_HASH_EMPTY, which no key can equal (255.255.255.255/32 stays in
+ *    the tree).
+ *  - IPv6: the key is the address masked to the prefix, as two 8-byte
+ *    words loaded from the packet (hi = bytes 0-7, lo = 8-15); with
+ *    f = (hi * FG_V6_HASH_MIX + lo) * mul[i] (mod 2^64), bucket i =
+ *    ((f >> 32) * nbuckets) >> 32. A bucket is FG_V6_HASH_WAYS keys, one
+ *    heap slot. Unused keys are all ones, which no key can equal
+ *    (ffff:...:ffff/128 stays in the trie).
+ * At most FG_SET_HASHES tables per family and address field, each for
+ * FG_SET_HASH_MIN CIDRs or more (src/compile.c). The descriptors are the
+ * generation program's read-only fg_hcfg.
  */
-#define FG_V4_HASHES 2
+#define FG_SET_HASHES 2
+#define FG_SET_HASH_MIN 1024
 #define FG_V4_HASH_WAYS 8
 #define FG_V4_HASH_EMPTY 0xffffffffu
-#define FG_V4_HASH_MIN 1024
+#define FG_V6_HASH_WAYS 4
+#define FG_V6_HASH_MIX 0x9e3779b97f4a7c15ULL
 
 struct fg_v4_hash {
 	__u32 base;     /* heap slot of buckets 0 and 1; 0: no table */
@@ -291,13 +302,22 @@ struct fg_v4_hash {
 	__u32 pad0;
 };
 
-/* [0]: source address, [1]: destination address. cls[f][hits]: the class
- * (set mask and the list of entries indexed on those sets) of an address
- * whose prefixes are in exactly the tables of bit mask hits, so a packet
- * walks one list per field however many tables hold it. */
-struct fg_v4_hashes {
-	struct fg_v4_hash t[2][FG_V4_HASHES];
-	__u32 cls[2][1 << FG_V4_HASHES];
+struct fg_v6_hash {
+	__u32 base;     /* heap slot of bucket 0; 0: no table */
+	__u32 nbuckets;
+	__u64 mul[2];   /* odd multipliers of the two bucket choices */
+	__u64 mask[2];  /* the prefix's mask over hi and lo, as loaded */
+};
+
+/* [f]: [0] source address, [1] destination address. cls[fam][f][hits]
+ * (fam 0: IPv4, 1: IPv6): the class (set mask and the list of entries
+ * indexed on those sets) of an address whose prefixes are in exactly the
+ * tables of bit mask hits, so a packet walks one list per field however
+ * many tables hold it. */
+struct fg_set_hashes {
+	struct fg_v4_hash t[2][FG_SET_HASHES];
+	struct fg_v6_hash t6[2][FG_SET_HASHES];
+	__u32 cls[2][2][1 << FG_SET_HASHES];
 };
 
 struct fg_v4_bucket {

@@ -339,26 +339,27 @@ static struct outcome dp_outcome_full(const uint8_t *frame, size_t len, uint32_t
  */
 static bool mutate;
 
-/* v4_hash_min of the next installs (0: the default), and how many set
+/* set_hash_min of the next installs (0: the default), and how many set
  * CIDRs went into IPv4 set hashes so far: the tests check that hashes were
  * really built, besides comparing verdicts. */
 static size_t hash_min, hashed;
 
 static int install_gen(const struct policy *p)
 {
-	struct compile_opts o = {.default_slot = FG_SLOT_DEFAULT, .v4_hash_min = hash_min};
+	struct compile_opts o = {.default_slot = FG_SLOT_DEFAULT, .set_hash_min = hash_min};
 	struct fg_tables t;
 	char err[256];
-	int ret, f, h;
+	int ret, fi, f, h;
 
 	ret = compile_tables(p, &o, &t, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "compile: %s\n", err);
 		return ret;
 	}
-	for (f = 0; f < 2; f++)
-		for (h = 0; h < FG_V4_HASHES; h++)
-			hashed += t.nhkeys[f][h];
+	for (fi = 0; fi < 2; fi++)
+		for (f = 0; f < 2; f++)
+			for (h = 0; h < FG_SET_HASHES; h++)
+				hashed += t.nhkeys[fi][f][h];
 	ret = dp_install(dp, &t, ++gen);
 	compile_free(&t);
 	return ret;
@@ -469,7 +470,7 @@ static void report(const struct policy *p, uint64_t seed, size_t pidx, size_t k,
 	if (nth > 3)
 		return;
 	pkt_format(&rp->pkt, line, sizeof(line));
-	FG_TEST_FAILF("seed %llu (policy %zu, %zu rules, v4_hash_min %zu) packet %zu: model %s "
+	FG_TEST_FAILF("seed %llu (policy %zu, %zu rules, set_hash_min %zu) packet %zu: model %s "
 		      "slot %d, datapath %s slot %d",
 		      (unsigned long long)seed, pidx, p->nrules, hash_min, k, act_name(m.act),
 		      m.slot, act_name(d.act), d.slot);
@@ -619,9 +620,9 @@ static void test_diff_random_policies(void)
 
 	run_diff(env_u64("FG_DIFF_SEED", 1), env_u64("FG_DIFF_ITERS", 200),
 		 env_u64("FG_DIFF_PKTS", 500), 0, 60, "small policies");
-	printf("  %zu set CIDRs were in IPv4 set hashes\n", hashed - before);
+	printf("  %zu set CIDRs were in set hashes\n", hashed - before);
 	if (hashed == before)
-		FG_TEST_FAILF("no policy had an IPv4 set hash: the hashes went untested");
+		FG_TEST_FAILF("no policy had a set hash: the hashes went untested");
 }
 
 /* Deep lists: 1k..5k rules, so class lists are long and walks stop early. */
@@ -736,15 +737,18 @@ static void prefix_edge(const struct fg_cidr *c, int edge, uint8_t out[16])
 
 /*
  * Rules on prefixes and a set spread over the whole address space; with
- * nbig > 0 the set's IPv4 part is nbig /24s and /32s (a third /24s, half
- * of the /32s inside the last /24: in both hashes), and some rule
- * prefixes sit near set CIDRs. Two passes, with v4_hash_min min_a, then
+ * nbig > 0 the set is nbig IPv4 /24s and /32s (a third /24s, half of the
+ * /32s inside the last /24: in both hashes) and 3 nbig / 5 IPv6 /64s and
+ * /128s (the same way), and some rule prefixes sit near set CIDRs. Two passes, with set_hash_min min_a, then
  * min_b; some set CIDRs must have been hashed in one of them.
  */
 static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 {
-	enum { NRULES = 400, NWIDE = 300, NPKTS = 4000 };
-	const size_t NSETC = NWIDE + nbig;
+	enum { NRULES = 400, NPKTS = 4000 };
+	/* with nbig, no wide set CIDRs: short ones would hold most addresses,
+	 * and the hashed CIDRs would decide nothing */
+	const size_t nwide = nbig ? 0 : 300, nbig6 = nbig * 3 / 5;
+	const size_t NSETC = nwide + nbig + nbig6;
 	uint64_t seed = env_u64("FG_DIFF_SEED", 1) + 99 + nbig;
 	struct fg_cidr *rc = calloc(NRULES, sizeof(*rc)), *sc = calloc(NSETC, sizeof(*sc));
 	struct fg_rule_spec *r = calloc(NRULES, sizeof(*r));
@@ -752,6 +756,7 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	struct fg_set_spec set = {.name = "wide", .cidrs = sc, .ncidrs = NSETC};
 	size_t i, ncmp = 0, nskip = 0, before;
 	uint32_t last24 = 0;
+	uint64_t last64 = 0;
 	struct randpol_rng rng;
 	struct policy p = {.version = 1, .sets = &set, .nsets = 1};
 	char(*names)[16] = calloc(NRULES, sizeof(*names));
@@ -759,15 +764,12 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	if (!rc || !sc || !r || !pkts || !names)
 		goto out;
 	randpol_seed(&rng, seed);
-	/* with nbig, the wide CIDRs are IPv6 only: short IPv4 ones would hold
-	 * most addresses, and the hashed CIDRs would decide nothing */
-	for (i = 0; i < NWIDE; i++)
-		rand_prefix(&rng, !nbig && randpol_chance(&rng, 70) ? 4 : 6, &sc[i],
-			    i ? &sc[i - 1] : NULL);
-	for (i = NWIDE; i < NSETC; i++) {
+	for (i = 0; i < nwide; i++)
+		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &sc[i], i ? &sc[i - 1] : NULL);
+	for (i = nwide; i < nwide + nbig; i++) {
 		uint32_t a = (uint32_t)randpol_next(&rng);
 
-		if ((i - NWIDE) % 3 == 0) {
+		if ((i - nwide) % 3 == 0) {
 			a &= 0xffffff00u;
 			sc[i].len = 24;
 			last24 = a;
@@ -780,12 +782,30 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 		a = htonl(a);
 		memcpy(sc[i].addr, &a, 4);
 	}
+	/* IPv6 the same way: a third /64s, the rest /128s, half of those
+	 * inside the last /64 */
+	for (; i < NSETC; i++) {
+		uint64_t hi = randpol_next(&rng), lo = randpol_next(&rng);
+
+		sc[i].family = 6;
+		if ((i - nwide - nbig) % 3 == 0) {
+			sc[i].len = 64;
+			lo = 0;
+			last64 = hi;
+		} else {
+			sc[i].len = 128;
+			if (randpol_chance(&rng, 50))
+				hi = last64;
+		}
+		memcpy(sc[i].addr, &hi, 8);
+		memcpy(sc[i].addr + 8, &lo, 8);
+	}
 	for (i = 0; i < NRULES; i++) {
 		static const int acts[] = {FG_ACT_ALLOW, FG_ACT_DROP, FG_ACT_LOG};
 		const struct fg_cidr *near = i ? &rc[i - 1] : NULL;
 
 		if (nbig && randpol_chance(&rng, 30))
-			near = &sc[NWIDE + randpol_below(&rng, nbig)];
+			near = &sc[nwide + randpol_below(&rng, nbig + nbig6)];
 		snprintf(names[i], sizeof(names[i]), "w%zu", i);
 		r[i] = dpt_rule(names[i], acts[randpol_below(&rng, 3)]);
 		rand_prefix(&rng, randpol_chance(&rng, 70) ? 4 : 6, &rc[i], near);
@@ -843,6 +863,22 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 		pkts[i].pkt.ct_state = ct_without_entry(&pkts[i].pkt);
 		pkts[i].ifname = "fgt2";
 	}
+	/* The all-ones addresses are the hashes' marker of an unused way:
+	 * as sources (in no set here) they must not hit a table. */
+	for (i = 0; i < 8 && i < NPKTS; i++) {
+		struct pkt_spec *s = &pkts[i].spec;
+		bool v6 = i & 1;
+
+		pkt_spec_init(s, v6 ? PKT_L3_V6 : PKT_L3_V4, IPPROTO_UDP);
+		memset(s->src, 0xff, v6 ? 16 : 4);
+		prefix_edge(&rc[randpol_below(&rng, NRULES)], 0, s->dst);
+		s->dport = 1 + i / 2 % 3;
+		s->payload_len = 4;
+		if (pkt_expect(s, &pkts[i].pkt) != FG_R_NONE)
+			continue;
+		pkts[i].pkt.ct_state = ct_without_entry(&pkts[i].pkt);
+		pkts[i].ifname = "fgt2";
+	}
 	cur_base = 0;
 	before = hashed;
 	hash_min = min_a;
@@ -851,7 +887,7 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	diff_policy(&p, pkts, seed, 1, NPKTS, &ncmp, &nskip);
 	hash_min = 0;
 	if (hashed == before)
-		FG_TEST_FAILF("the set got no IPv4 set hash in either pass");
+		FG_TEST_FAILF("the set got no set hash in either pass");
 	printf("  %zu packets on prefix edges over the whole address space, set of %zu "
 	       "(%zu set CIDRs hashed)\n", ncmp, NSETC, hashed - before);
 out:
@@ -871,8 +907,9 @@ static void test_diff_wide_address_space(void)
 	wide_address_space(0, 1, 0);
 }
 
-/* A set of 6000 /24s and /32s: hashed at the default threshold, the
- * /32s inside a /24 in both tables; then all in the trees. */
+/* A set of 6000 IPv4 /24s and /32s and 3600 IPv6 /64s and /128s: hashed
+ * at the default threshold, the hosts inside a network in both tables;
+ * then all in the trees and the trie. */
 static void test_diff_big_set(void)
 {
 	wide_address_space(6000, 0, SIZE_MAX);
