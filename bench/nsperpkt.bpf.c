@@ -60,6 +60,43 @@ int nsp_wrap(struct xdp_md *ctx)
 	return XDP_ABORTED;
 }
 
+/* The same for IPv6 frames (Ethernet, IPv6, then the ports). */
+struct nsp_hdr6 {
+	__u8 src[16], dst[16];
+	__u16 sport, dport; /* network order */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u32);
+	__type(value, struct nsp_hdr6);
+} nsp_trace6 SEC(".maps");
+
+SEC("xdp")
+int nsp_wrap6(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u8 *ip6 = data + sizeof(struct ethhdr);
+	__u16 *ports = (void *)(ip6 + 40);
+	struct nsp_hdr6 *h;
+	__u32 i = cursor;
+
+	cursor = i + 1 >= ntrace ? 0 : i + 1;
+	h = bpf_map_lookup_elem(&nsp_trace6, &i);
+	if (!h || (void *)(ports + 2) > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(ip6 + 8, h->src, 16);
+	__builtin_memcpy(ip6 + 24, h->dst, 16);
+	ip6[6] = h->proto;
+	ports[0] = h->sport;
+	ports[1] = h->dport;
+	bpf_tail_call(ctx, &nsp_target, 0);
+	return XDP_ABORTED;
+}
+
 SEC("xdp")
 int nsp_empty(struct xdp_md *ctx)
 {
