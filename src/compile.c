@@ -1120,6 +1120,114 @@ static void v6_mask(uint32_t len, __u64 mask[2])
 	memcpy(mask, m, 16);
 }
 
+/* Bucket of a key for multipliers mul (and mul2: IPv6) (abi.h); the
+ * datapath computes the same. */
+static uint32_t hash_bucket(const void *key, int fam, uint64_t mul, uint64_t mul2, uint32_t nb)
+{
+	uint64_t w[2], f;
+	uint32_t k;
+
+	if (fam == 4) {
+		memcpy(&k, key, 4);
+		return (uint32_t)(((uint64_t)(uint32_t)(k * (uint32_t)mul) * nb) >> 32);
+	}
+	memcpy(w, key, 16);
+	f = w[0] * mul + w[1] * mul2;
+	return (uint32_t)(((f >> 32) * nb) >> 32);
+}
+
+static uint64_t hash_rng(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+struct htab {
+	uint8_t *v;           /* nb * ways keys of ksize bytes; all ones: unused */
+	uint32_t nb, ways, ksize;
+	int fam;
+	uint64_t mul[2];
+};
+
+/* Cuckoo insertion: a key goes into a free way of either bucket, or
+ * displaces a random key of one, which moves to its other bucket. */
+static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
+{
+	uint8_t key[16], old[16];
+	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
+					  255, 255, 255, 255, 255, 255, 255, 255 };
+	uint32_t kick, i, w;
+
+	memcpy(key, key0, ht->ksize);
+	for (kick = 0; kick < 500; kick++) {
+		uint32_t b[2] = { hash_bucket(key, ht->fam, ht->mul[0], ht->mul[1], ht->nb),
+				  hash_bucket(key, ht->fam, ht->mul[1], ht->mul[0], ht->nb) };
+		uint8_t *v;
+
+		for (i = 0; i < 2; i++)
+			for (w = 0; w < ht->ways; w++) {
+				v = ht->v + ((size_t)b[i] * ht->ways + w) * ht->ksize;
+				if (!memcmp(v, ones, ht->ksize)) {
+					memcpy(v, key, ht->ksize);
+					return true;
+				}
+			}
+		i = hash_rng(rng) & 1;
+		v = ht->v + ((size_t)b[i] * ht->ways + hash_rng(rng) % ht->ways) * ht->ksize;
+		memcpy(old, v, ht->ksize);
+		memcpy(v, key, ht->ksize);
+		memcpy(key, old, ht->ksize);
+	}
+	return false;
+}
+
+/* One set hash of family fam over n keys, into *ht: buckets for a load of
+ * about 0.85; new multipliers when an insertion fails, and 1/8 more
+ * buckets after every third failure. Deterministic: the same keys give
+ * the same table. -EOVERFLOW if no table was found (keys built to collide
+ * in every attempt): the caller leaves them where they were. */
+static int hash_make(int fam, const uint8_t *keys, size_t n, struct htab *ht)
+{
+	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
+	size_t nb, i;
+	int attempt;
+
+	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two IPv4 buckets a heap slot");
+	_Static_assert(FG_V6_HASH_WAYS * 16 == FG_HEAP_SLOT, "one IPv6 bucket a heap slot");
+	memset(ht, 0, sizeof(*ht));
+	ht->fam = fam;
+	ht->ways = fam == 4 ? FG_V4_HASH_WAYS : FG_V6_HASH_WAYS;
+	ht->ksize = fam == 4 ? 4 : 16;
+	nb = (n * 20 + ht->ways * 17 - 1) / (ht->ways * 17);
+	if (nb < 2)
+		nb = 2;
+	for (attempt = 0;; attempt++) {
+		if (attempt && attempt % 3 == 0)
+			nb += nb / 8;
+		free(ht->v);
+		ht->v = NULL;
+		if (nb > UINT32_MAX / 16 || attempt > 30)
+			return -EOVERFLOW;
+		ht->nb = nb;
+		ht->v = malloc(nb * ht->ways * ht->ksize);
+		if (!ht->v)
+			return -ENOMEM;
+		memset(ht->v, 0xff, nb * ht->ways * ht->ksize);
+		ht->mul[0] = hash_rng(&rng) | 1;
+		ht->mul[1] = hash_rng(&rng) | 1;
+		if (fam == 4) {
+			ht->mul[0] = (uint32_t)ht->mul[0];
+			ht->mul[1] = (uint32_t)ht->mul[1];
+		}
+		for (i = 0; i < n && hash_insert(ht, keys + i * ht->ksize, &rng); i++)
+			;
+		if (i == n)
+			return 0;
+	}
+}
+
 /*
  * Move the largest groups of family fam's set CIDRs of field f (same
  * length, same set mask, at least set_hash_min of them) out of the items
@@ -1164,28 +1272,46 @@ static int hash_split_family(struct addr_build *ab, int f, const struct itemset 
 		cnt[h] = j - i;
 		at[h] = i;
 	}
-	for (h = 0; h < FG_SET_HASHES && cnt[h]; h++) {
+	for (h = 0, k = 0; h < FG_SET_HASHES && cnt[h]; h++) {
 		const struct hcand *g = &cv[at[h]];
 		uint8_t *keys = malloc(cnt[h] * ksize);
+		struct htab ht;
 
 		if (!keys) {
 			err = -ENOMEM;
 			goto out;
 		}
-		masks[h] = g->mask;
-		for (i = 0; i < cnt[h]; i++) {
+		for (i = 0; i < cnt[h]; i++)
 			hash_key(&s->v[g[i].item], fam, keys + i * ksize);
-			drop[g[i].item] = 1;
+		err = hash_make(fam, keys, cnt[h], &ht);
+		free(keys);
+		if (err == -EOVERFLOW) { /* the group stays in the tree or trie */
+			err = 0;
+			continue;
 		}
-		t->hkeys[fi][f][h] = keys;
-		t->nhkeys[fi][f][h] = cnt[h];
-		if (fam == 4)
-			t->hashes.t[f][h].shift = 32 - g->len;
-		else
-			v6_mask(g->len, t->hashes.t6[f][h].mask);
+		if (err)
+			goto out;
+		for (i = 0; i < cnt[h]; i++)
+			drop[g[i].item] = 1;
+		masks[k] = g->mask;
+		t->htabs[fi][f][k] = ht.v;
+		t->hbytes[fi][f][k] = (size_t)ht.nb * ht.ways * ht.ksize;
+		t->nhkeys[fi][f][k] = cnt[h];
+		if (fam == 4) {
+			t->hashes.t[f][k].shift = 32 - g->len;
+			t->hashes.t[f][k].nbuckets = ht.nb;
+			t->hashes.t[f][k].mul[0] = (uint32_t)ht.mul[0];
+			t->hashes.t[f][k].mul[1] = (uint32_t)ht.mul[1];
+		} else {
+			v6_mask(g->len, t->hashes.t6[f][k].mask);
+			t->hashes.t6[f][k].nbuckets = ht.nb;
+			t->hashes.t6[f][k].mul[0] = ht.mul[0];
+			t->hashes.t6[f][k].mul[1] = ht.mul[1];
+		}
+		k++;
 	}
 	/* the class of each combination of tables holding an address */
-	for (k = 1; cnt[0] && k < (1u << FG_SET_HASHES); k++) {
+	for (k = 1; masks[0] && k < (1u << FG_SET_HASHES); k++) {
 		uint64_t m = 0;
 
 		for (h = 0; h < FG_SET_HASHES; h++)
@@ -1504,123 +1630,8 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 	w[idx % 16] = val;
 }
 
-/* Bucket of a key for multiplier mul (abi.h); the datapath computes the
- * same. */
-static uint32_t hash_bucket(const void *key, int fam, uint64_t mul, uint32_t nb)
-{
-	uint64_t w[2], f;
-	uint32_t k;
-
-	if (fam == 4) {
-		memcpy(&k, key, 4);
-		return (uint32_t)(((uint64_t)(uint32_t)(k * (uint32_t)mul) * nb) >> 32);
-	}
-	memcpy(w, key, 16);
-	f = (w[0] * FG_V6_HASH_MIX + w[1]) * mul;
-	return (uint32_t)(((f >> 32) * nb) >> 32);
-}
-
-static uint64_t hash_rng(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-struct htab {
-	uint8_t *v;           /* nb * ways keys of ksize bytes; all ones: unused */
-	uint32_t nb, ways, ksize;
-	int fam;
-	uint64_t mul[2];
-};
-
-/* Cuckoo insertion: a key goes into a free way of either bucket, or
- * displaces a random key of one, which moves to its other bucket. */
-static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
-{
-	uint8_t key[16], old[16];
-	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
-					  255, 255, 255, 255, 255, 255, 255, 255 };
-	uint32_t kick, i, w;
-
-	memcpy(key, key0, ht->ksize);
-	for (kick = 0; kick < 500; kick++) {
-		uint32_t b[2] = { hash_bucket(key, ht->fam, ht->mul[0], ht->nb),
-				  hash_bucket(key, ht->fam, ht->mul[1], ht->nb) };
-		uint8_t *v;
-
-		for (i = 0; i < 2; i++)
-			for (w = 0; w < ht->ways; w++) {
-				v = ht->v + ((size_t)b[i] * ht->ways + w) * ht->ksize;
-				if (!memcmp(v, ones, ht->ksize)) {
-					memcpy(v, key, ht->ksize);
-					return true;
-				}
-			}
-		i = hash_rng(rng) & 1;
-		v = ht->v + ((size_t)b[i] * ht->ways + hash_rng(rng) % ht->ways) * ht->ksize;
-		memcpy(old, v, ht->ksize);
-		memcpy(v, key, ht->ksize);
-		memcpy(key, old, ht->ksize);
-	}
-	return false;
-}
-
-/* One set hash of family fam, appended to the v4 region's slots: buckets
- * for a load of about 0.85; new multipliers when an insertion fails, and
- * 1/8 more buckets after every third failure. Deterministic: the same
- * keys give the same table. Returns the heap slot of bucket 0. */
-static int64_t hash_build(struct v4build *vb, int fam, const uint8_t *keys, size_t n,
-			  uint32_t *nbuckets, uint64_t mul[2])
-{
-	struct htab ht = { .fam = fam, .ways = fam == 4 ? FG_V4_HASH_WAYS : FG_V6_HASH_WAYS,
-			   .ksize = fam == 4 ? 4 : 16 };
-	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
-	size_t nb = (n * 20 + ht.ways * 17 - 1) / (ht.ways * 17), i, nslots, bytes;
-	int attempt;
-	int64_t at;
-
-	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two IPv4 buckets a heap slot");
-	_Static_assert(FG_V6_HASH_WAYS * 16 == FG_HEAP_SLOT, "one IPv6 bucket a heap slot");
-	if (nb < 2)
-		nb = 2;
-	for (attempt = 0;; attempt++) {
-		if (attempt && attempt % 3 == 0)
-			nb += nb / 8;
-		if (nb > UINT32_MAX / 16 || attempt > 60) {
-			free(ht.v);
-			return -EOVERFLOW; /* not seen: 0.85 is far below the limit */
-		}
-		free(ht.v);
-		ht.nb = nb;
-		ht.v = malloc(nb * ht.ways * ht.ksize);
-		if (!ht.v)
-			return -ENOMEM;
-		memset(ht.v, 0xff, nb * ht.ways * ht.ksize);
-		ht.mul[0] = hash_rng(&rng) | 1;
-		ht.mul[1] = hash_rng(&rng) | 1;
-		for (i = 0; i < n && hash_insert(&ht, keys + i * ht.ksize, &rng); i++)
-			;
-		if (i == n)
-			break;
-	}
-	bytes = nb * ht.ways * ht.ksize;
-	nslots = (bytes + FG_HEAP_SLOT - 1) / FG_HEAP_SLOT;
-	if ((at = v4_alloc(vb, nslots)) < 0) {
-		free(ht.v);
-		return at;
-	}
-	memset(vb->s + at, 0xff, nslots * sizeof(*vb->s));
-	memcpy(vb->s + at, ht.v, bytes);
-	free(ht.v);
-	*nbuckets = nb;
-	mul[0] = fam == 4 ? (uint32_t)ht.mul[0] : ht.mul[0];
-	mul[1] = fam == 4 ? (uint32_t)ht.mul[1] : ht.mul[1];
-	return FG_HEAP_V4_BASE + at;
-}
-
-/* Every set hash of t, after the trees; their keys are freed. */
+/* Every set hash of t (built by hash_split_family) into the v4 region's
+ * slots, after the trees. */
 static int build_hashes(struct fg_tables *t, struct v4build *vb)
 {
 	int fi, f, k;
@@ -1628,29 +1639,22 @@ static int build_hashes(struct fg_tables *t, struct v4build *vb)
 	for (fi = 0; fi < 2; fi++)
 		for (f = 0; f < 2; f++)
 			for (k = 0; k < FG_SET_HASHES; k++) {
-				uint64_t mul[2];
-				uint32_t nb;
-				int64_t base;
+				size_t bytes = t->hbytes[fi][f][k];
+				size_t nslots = (bytes + FG_HEAP_SLOT - 1) / FG_HEAP_SLOT;
+				int64_t at;
 
-				if (!t->nhkeys[fi][f][k])
+				if (!bytes)
 					continue;
-				base = hash_build(vb, fi ? 6 : 4, t->hkeys[fi][f][k],
-						  t->nhkeys[fi][f][k], &nb, mul);
-				free(t->hkeys[fi][f][k]);
-				t->hkeys[fi][f][k] = NULL;
-				if (base < 0)
-					return base;
-				if (fi) {
-					t->hashes.t6[f][k].base = base;
-					t->hashes.t6[f][k].nbuckets = nb;
-					t->hashes.t6[f][k].mul[0] = mul[0];
-					t->hashes.t6[f][k].mul[1] = mul[1];
-				} else {
-					t->hashes.t[f][k].base = base;
-					t->hashes.t[f][k].nbuckets = nb;
-					t->hashes.t[f][k].mul[0] = (uint32_t)mul[0];
-					t->hashes.t[f][k].mul[1] = (uint32_t)mul[1];
-				}
+				if ((at = v4_alloc(vb, nslots)) < 0)
+					return at;
+				memset(vb->s + at, 0xff, nslots * sizeof(*vb->s));
+				memcpy(vb->s + at, t->htabs[fi][f][k], bytes);
+				free(t->htabs[fi][f][k]);
+				t->htabs[fi][f][k] = NULL;
+				if (fi)
+					t->hashes.t6[f][k].base = FG_HEAP_V4_BASE + at;
+				else
+					t->hashes.t[f][k].base = FG_HEAP_V4_BASE + at;
 			}
 	return 0;
 }
@@ -1941,7 +1945,7 @@ out:
 		snprintf(err, errlen, "policy too large for the classifier: more than %u list entries",
 			 FG_MAX_LIST_ENTS);
 	if (ret == -EOVERFLOW && err && !err[0])
-		snprintf(err, errlen, "cannot build the hash tables of the big IPv4 sets");
+		snprintf(err, errlen, "cannot build the hash tables of the big sets");
 	if (ret == -ENOMEM && err && !err[0])
 		snprintf(err, errlen, "out of memory compiling the policy");
 	if (ret)
@@ -1967,6 +1971,6 @@ void compile_free(struct fg_tables *t)
 	for (fi = 0; fi < 2; fi++)
 		for (f = 0; f < 2; f++)
 			for (h = 0; h < FG_SET_HASHES; h++)
-				free(t->hkeys[fi][f][h]);
+				free(t->htabs[fi][f][h]);
 	memset(t, 0, sizeof(*t));
 }

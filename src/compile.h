@@ -34,12 +34,13 @@ struct fg_tables {
 	struct fg_heap_slot *v4;
 	size_t nv4;
 	size_t nrules;
-	/* Set hashes (abi.h): descriptors with absolute heap slots, and,
-	 * until the tables are built, each one's keys ([0] IPv4: __u32 each,
-	 * [1] IPv6: two __u64 each), by family, field and table. */
+	/* Set hashes (abi.h): descriptors with absolute heap slots; by
+	 * family ([0] IPv4, [1] IPv6), field and table, how many keys, and
+	 * until they are placed in the v4 slots, the tables themselves. */
 	struct fg_set_hashes hashes;
-	void *hkeys[2][2][FG_SET_HASHES];
 	size_t nhkeys[2][2][FG_SET_HASHES];
+	void *htabs[2][2][FG_SET_HASHES];
+	size_t hbytes[2][2][FG_SET_HASHES];
 	struct fg_heap_hdr cfg;        /* generation and bases: set at install */
 	/* Statistics of the build, for logs and benchmarks. */
 	size_t nexpanded;              /* rule entries before indexing */

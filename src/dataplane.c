@@ -717,7 +717,7 @@ int dp_revert(struct dp *dp)
 
 /* Load one generation: another instance of the object's generation
  * programs, sharing every state map of dp's load, with fg_cfg set to the
- * generation's header, fg_hcfg to its IPv4 set hashes, and fg_heap/fg_lpm
+ * generation's header, fg_hcfg to its set hashes, and fg_heap/fg_lpm
  * sized to its tables. */
 static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
 				 const struct fg_set_hashes *hashes, size_t nheap, size_t nlpm,

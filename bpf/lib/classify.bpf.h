@@ -273,7 +273,7 @@ static __always_inline __u32 fg_v6_hash_hit(int f, int h, const __u8 *addr)
 
 #pragma unroll
 	for (i = 0; i < 2; i++) {
-		__u64 m = (hi * FG_V6_HASH_MIX + lo) * t->mul[i];
+		__u64 m = hi * t->mul[i] + lo * t->mul[i ^ 1];
 		__u32 b = ((m >> 32) * t->nbuckets) >> 32;
 
 		w[i] = fg_heap_at(t->base + b);

@@ -22,8 +22,8 @@
  * which drops the branches a policy cannot take. */
 const volatile struct fg_heap_hdr fg_cfg = {};
 
-/* The generation's IPv4 set hashes (abi.h), constants like fg_cfg: a
- * policy without big sets has no probe in its program. */
+/* The generation's set hashes (abi.h), constants like fg_cfg: a policy
+ * without big sets has no probe in its program. */
 const volatile struct fg_set_hashes fg_hcfg = {};
 
 /* Classifier tables (abi.h heap layout); max_entries set at load. */

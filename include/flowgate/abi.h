@@ -279,10 +279,13 @@ struct fg_heap_slot {
  *    the tree).
  *  - IPv6: the key is the address masked to the prefix, as two 8-byte
  *    words loaded from the packet (hi = bytes 0-7, lo = 8-15); with
- *    f = (hi * FG_V6_HASH_MIX + lo) * mul[i] (mod 2^64), bucket i =
+ *    f = hi * mul[i] + lo * mul[1 - i] (mod 2^64), bucket i =
  *    ((f >> 32) * nbuckets) >> 32. A bucket is FG_V6_HASH_WAYS keys, one
  *    heap slot. Unused keys are all ones, which no key can equal
  *    (ffff:...:ffff/128 stays in the trie).
+ * Both words go through the multipliers, which the compiler draws again
+ * when an insertion fails: keys made to collide for one draw do not for
+ * the next. A group whose table cannot be built stays in the tree or trie.
  * At most FG_SET_HASHES tables per family and address field, each for
  * FG_SET_HASH_MIN CIDRs or more (src/compile.c). The descriptors are the
  * generation program's read-only fg_hcfg.
@@ -292,7 +295,6 @@ struct fg_heap_slot {
 #define FG_V4_HASH_WAYS 8
 #define FG_V4_HASH_EMPTY 0xffffffffu
 #define FG_V6_HASH_WAYS 4
-#define FG_V6_HASH_MIX 0x9e3779b97f4a7c15ULL
 
 struct fg_v4_hash {
 	__u32 base;     /* heap slot of buckets 0 and 1; 0: no table */

@@ -340,9 +340,9 @@ static struct outcome dp_outcome_full(const uint8_t *frame, size_t len, uint32_t
 static bool mutate;
 
 /* set_hash_min of the next installs (0: the default), and how many set
- * CIDRs went into IPv4 set hashes so far: the tests check that hashes were
- * really built, besides comparing verdicts. */
-static size_t hash_min, hashed;
+ * CIDRs went into set hashes so far (hashed6: IPv6 ones): the tests check
+ * that hashes were really built, besides comparing verdicts. */
+static size_t hash_min, hashed, hashed6;
 
 static int install_gen(const struct policy *p)
 {
@@ -360,6 +360,9 @@ static int install_gen(const struct policy *p)
 		for (f = 0; f < 2; f++)
 			for (h = 0; h < FG_SET_HASHES; h++)
 				hashed += t.nhkeys[fi][f][h];
+	for (f = 0; f < 2; f++)
+		for (h = 0; h < FG_SET_HASHES; h++)
+			hashed6 += t.nhkeys[1][f][h];
 	ret = dp_install(dp, &t, ++gen);
 	compile_free(&t);
 	return ret;
@@ -616,13 +619,14 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 
 static void test_diff_random_policies(void)
 {
-	size_t before = hashed;
+	size_t before = hashed, before6 = hashed6;
 
 	run_diff(env_u64("FG_DIFF_SEED", 1), env_u64("FG_DIFF_ITERS", 200),
 		 env_u64("FG_DIFF_PKTS", 500), 0, 60, "small policies");
-	printf("  %zu set CIDRs were in set hashes\n", hashed - before);
-	if (hashed == before)
-		FG_TEST_FAILF("no policy had a set hash: the hashes went untested");
+	printf("  %zu set CIDRs were in set hashes, %zu of them IPv6\n", hashed - before,
+	       hashed6 - before6);
+	if (hashed == before || hashed6 == before6)
+		FG_TEST_FAILF("no policy had a set hash of each family: the hashes went untested");
 }
 
 /* Deep lists: 1k..5k rules, so class lists are long and walks stop early. */
@@ -754,7 +758,7 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	struct fg_rule_spec *r = calloc(NRULES, sizeof(*r));
 	struct randpkt *pkts = calloc(NPKTS, sizeof(*pkts));
 	struct fg_set_spec set = {.name = "wide", .cidrs = sc, .ncidrs = NSETC};
-	size_t i, ncmp = 0, nskip = 0, before;
+	size_t i, ncmp = 0, nskip = 0, before, before6;
 	uint32_t last24 = 0;
 	uint64_t last64 = 0;
 	struct randpol_rng rng;
@@ -866,30 +870,32 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	/* The all-ones addresses are the hashes' marker of an unused way:
 	 * as sources (in no set here) they must not hit a table. */
 	for (i = 0; i < 8 && i < NPKTS; i++) {
-		struct pkt_spec *s = &pkts[i].spec;
+		struct randpkt rp = { .ifname = "fgt2" };
 		bool v6 = i & 1;
 
-		pkt_spec_init(s, v6 ? PKT_L3_V6 : PKT_L3_V4, IPPROTO_UDP);
-		memset(s->src, 0xff, v6 ? 16 : 4);
-		prefix_edge(&rc[randpol_below(&rng, NRULES)], 0, s->dst);
-		s->dport = 1 + i / 2 % 3;
-		s->payload_len = 4;
-		if (pkt_expect(s, &pkts[i].pkt) != FG_R_NONE)
+		pkt_spec_init(&rp.spec, v6 ? PKT_L3_V6 : PKT_L3_V4, IPPROTO_UDP);
+		memset(rp.spec.src, 0xff, v6 ? 16 : 4);
+		prefix_edge(&rc[randpol_below(&rng, NRULES)], 0, rp.spec.dst);
+		rp.spec.dport = 1 + i / 2 % 3;
+		rp.spec.payload_len = 4;
+		if (pkt_expect(&rp.spec, &rp.pkt) != FG_R_NONE)
 			continue;
-		pkts[i].pkt.ct_state = ct_without_entry(&pkts[i].pkt);
-		pkts[i].ifname = "fgt2";
+		rp.pkt.ct_state = ct_without_entry(&rp.pkt);
+		pkts[i] = rp;
 	}
 	cur_base = 0;
 	before = hashed;
+	before6 = hashed6;
 	hash_min = min_a;
 	diff_policy(&p, pkts, seed, 0, NPKTS, &ncmp, &nskip);
 	hash_min = min_b;
 	diff_policy(&p, pkts, seed, 1, NPKTS, &ncmp, &nskip);
 	hash_min = 0;
-	if (hashed == before)
-		FG_TEST_FAILF("the set got no set hash in either pass");
+	if (hashed == before || (nbig && hashed6 == before6))
+		FG_TEST_FAILF("the set got no set hash (of each family) in either pass");
 	printf("  %zu packets on prefix edges over the whole address space, set of %zu "
-	       "(%zu set CIDRs hashed)\n", ncmp, NSETC, hashed - before);
+	       "(%zu set CIDRs hashed, %zu of them IPv6)\n", ncmp, NSETC, hashed - before,
+	       hashed6 - before6);
 out:
 	for (i = 0; r && i < NRULES; i++)
 		free(r[i].dports);
