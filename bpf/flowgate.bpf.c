@@ -176,6 +176,16 @@ static __always_inline void fg_flow_classify(const struct fg_pkt *p,
 	fg_classify((struct fg_pkt *)p, out);
 }
 
+/* Flags under which the IPv4 key's misc word (protocol, TCP flags,
+ * conntrack state; the family is dropped) can be other than 0. */
+#define FG_FLOW4_MISC_FLAGS (FG_GEN_F_PROTO | FG_GEN_F_SPORT | FG_GEN_F_DPORT | \
+			     FG_GEN_F_TCPF | FG_GEN_F_CT)
+
+/* Keep x's computation inside the branch it is in: the compiler may not
+ * turn that branch into a select, so a branch on a generation constant
+ * stays a branch, and the verifier drops the side never taken. */
+#define fg_keep(x) asm volatile("" : "+r"(x))
+
 static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,
 					    __u32 epoch, __u32 src, __u32 dst,
 					    __u32 ifindex, __u32 ports, __u32 misc,
@@ -187,13 +197,36 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,
 	struct fg_flow4_ent *e;
 	__u32 way;
 
-	misc >>= 8; /* no family: the cache is IPv4's */
 	if (b) {
 		for (way = 0; way < 2; way++) {
+			__u32 d, x;
+
 			e = &b->e[way];
-			if (!(e->epoch ^ epoch) && !((e->src ^ src) | (e->dst ^ dst) |
-						     (e->ifindex ^ ifindex) |
-						     (e->ports ^ ports) | (e->misc ^ misc))) {
+			/* A field no rule constrains is 0 in the key and in
+			 * every entry of this epoch: only the others are
+			 * compared (kept branches, see fg_keep). */
+			d = e->epoch ^ epoch;
+			if (fg_cfg.flags & FG_GEN_F_SRC) {
+				x = e->src ^ src;
+				fg_keep(x);
+				d |= x;
+			}
+			if (fg_cfg.flags & FG_GEN_F_DST) {
+				x = e->dst ^ dst;
+				fg_keep(x);
+				d |= x;
+			}
+			if (fg_cfg.flags & (FG_GEN_F_SPORT | FG_GEN_F_DPORT | FG_FLOW4_MISC_FLAGS)) {
+				x = (e->ports ^ ports) | (e->misc ^ misc);
+				fg_keep(x);
+				d |= x;
+			}
+			if (fg_cfg.flags & FG_GEN_F_IFACE) {
+				x = e->ifindex ^ ifindex;
+				fg_keep(x);
+				d |= x;
+			}
+			if (!d) {
 				__u32 rv = e->rule;
 
 				out->epoch = epoch;
@@ -238,40 +271,65 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,
  */
 static __always_inline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flow_val *out)
 {
-	__u32 idx, ports, misc, way, h, flags = fg_cfg.flags, epoch = fg_cfg.epoch;
+	__u32 idx, ports, misc, way, h, epoch = fg_cfg.epoch;
 	struct fg_flow_bucket *b;
 	struct fg_flow_ent *e;
 
 	if (!p || !out)
 		return 0;
-	fg_flow_fields(p, flags, &ports, &misc);
 	if (p->family == FG_FAM_V4) {
 		/* Key on the fields some rule constrains (FG_GEN_F_SRC...):
 		 * flows differing only in others share an entry, so a flood
 		 * from random sources against a destination/port policy
-		 * touches a few hot entries instead of one per flow. */
-		__u32 src = (flags & FG_GEN_F_SRC) ? *(const __u32 *)p->src : 0;
-		__u32 dst = (flags & FG_GEN_F_DST) ? *(const __u32 *)p->dst : 0;
-		__u32 ifx = (flags & FG_GEN_F_IFACE) ? p->ifindex : 0;
-
-		if (!(flags & FG_GEN_F_SPORT))
-			ports &= 0xffff0000;
-		if (!(flags & FG_GEN_F_DPORT))
-			ports &= 0x0000ffff;
-		/* ports and flags imply TCP/UDP: proto then matters too */
-		if (!(flags & (FG_GEN_F_PROTO | FG_GEN_F_SPORT | FG_GEN_F_DPORT |
-			       FG_GEN_F_TCPF)))
-			misc &= ~0xff00u;
-		/* multiplicative hashing: each word times its own odd
+		 * touches a few hot entries instead of one per flow.
+		 *
+		 * Multiplicative hashing: each word times its own odd
 		 * constant (independent, a short dependency chain), summed,
 		 * and the TOP bits taken as the bucket index. A product's high
 		 * bits depend on every input bit at or below them, so both
 		 * an address loaded in network order (its varying octet in
 		 * the high bits) and a port (low bits) spread; sequential
 		 * values land evenly apart. No final mix: on a cache hit,
-		 * which is every packet of a known flow, it cost about 1 ns. */
-		h = (src * 0x9e3779b1 + dst * 0x85ebca6b + ports * 0xc2b2ae35 +
-		     (misc ^ ifx << 8) * 0x27d4eb2f) >> (32 - FG_FLOW4_BITS);
+		 * which is every packet of a known flow, it cost about 1 ns.
+		 *
+		 * Each field is a branch on the generation's flags that
+		 * fg_keep() keeps a branch: the verifier drops the fields no
+		 * rule constrains, where the compiler's branch-free selects
+		 * ran every field's masking on every packet. */
+		__u32 src = 0, dst = 0, ifx = 0;
+
+		h = 0;
+		ports = misc = 0;
+		if (fg_cfg.flags & FG_GEN_F_SRC) {
+			src = *(const __u32 *)p->src;
+			fg_keep(src);
+			h += src * 0x9e3779b1;
+		}
+		if (fg_cfg.flags & FG_GEN_F_DST) {
+			dst = *(const __u32 *)p->dst;
+			fg_keep(dst);
+			h += dst * 0x85ebca6b;
+		}
+		if (fg_cfg.flags & (FG_GEN_F_SPORT | FG_GEN_F_DPORT | FG_FLOW4_MISC_FLAGS)) {
+			fg_flow_fields(p, fg_cfg.flags, &ports, &misc);
+			if (!(fg_cfg.flags & FG_GEN_F_SPORT))
+				ports &= 0xffff0000;
+			if (!(fg_cfg.flags & FG_GEN_F_DPORT))
+				ports &= 0x0000ffff;
+			/* ports and flags imply TCP/UDP: proto then matters */
+			if (!(fg_cfg.flags & (FG_GEN_F_PROTO | FG_GEN_F_SPORT | FG_GEN_F_DPORT |
+				       FG_GEN_F_TCPF)))
+				misc &= ~0xff00u;
+			misc >>= 8; /* no family: the cache is IPv4's */
+			fg_keep(misc);
+			h += ports * 0xc2b2ae35 + misc * 0x27d4eb2f;
+		}
+		if (fg_cfg.flags & FG_GEN_F_IFACE) {
+			ifx = p->ifindex;
+			fg_keep(ifx);
+			h += ifx * 0x165667b1;
+		}
+		h >>= 32 - FG_FLOW4_BITS;
 		/* Fold the top byte into the low bits. Keys differing in
 		 * the high byte of a word only (the last octet of an
 		 * address: sequential clients) differ only in the index's
@@ -280,6 +338,7 @@ static __always_inline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flo
 		h ^= h >> (FG_FLOW4_BITS - 8);
 		return fg_flow4_verdict(p, epoch, src, dst, ifx, ports, misc, h, out);
 	}
+	fg_flow_fields(p, fg_cfg.flags, &ports, &misc);
 	h = fg_flow_hash(p, ports, misc);
 	idx = h & (FG_FLOW_BUCKETS - 1);
 	b = bpf_map_lookup_elem(&fg_flows, &idx);

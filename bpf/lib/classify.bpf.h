@@ -328,23 +328,21 @@ static __always_inline __u32 fg_v4_hash_hits(__u32 a, __u32 b)
 	return hits;
 }
 
-/* What the set hashes add for a packet: per field, its sets and a list. */
-struct fg_hash_lists {
-	__u64 sets[2];
-	__u32 off[2], len[2];
-};
-
 /*
- * Probe the set hashes for pkt's addresses (abi.h) and give, per field,
- * the class of the tables that hold it. A global function: the verifier
- * checks it once and sees its results as unknown values, so the
- * combinations of hits do not multiply the paths through the walk.
+ * Probe the set hashes for pkt's addresses (abi.h): the class of the
+ * tables that hold the source (low 32 bits) and the destination (high 32
+ * bits); class 0, the empty one, when none does. A global function: the
+ * verifier checks it once and sees its result as an unknown value, so the
+ * combinations of hits do not multiply the paths through the walk, and it
+ * returns a value rather than writing through a pointer, which keeps
+ * fg_classify's frame small (the stack of the three frames is at most
+ * 512 bytes).
  */
-__noinline int fg_set_hash_lists(const struct fg_pkt *pkt, struct fg_hash_lists *o)
+__noinline __u64 fg_set_hash_classes(const struct fg_pkt *pkt)
 {
-	__u32 hits, hs, v6;
+	__u32 hits, v6;
 
-	if (!pkt || !o)
+	if (!pkt)
 		return 0;
 	v6 = pkt->family == FG_FAM_V6;
 	if (v6)
@@ -352,17 +350,9 @@ __noinline int fg_set_hash_lists(const struct fg_pkt *pkt, struct fg_hash_lists 
 	else
 		hits = fg_v4_hash_hits(bpf_ntohl(*(const __u32 *)pkt->src),
 				       bpf_ntohl(*(const __u32 *)pkt->dst));
-	o->sets[0] = o->sets[1] = 0;
-	o->off[0] = o->off[1] = o->len[0] = o->len[1] = 0;
-	if (fg_hcfg.t[0][0].base || fg_hcfg.t6[0][0].base) {
-		hs = hits & ((1u << FG_SET_HASHES) - 1);
-		o->sets[0] = fg_leaf_list(fg_hcfg.cls[v6 & 1][0][hs], &o->off[0], &o->len[0]);
-	}
-	if (fg_hcfg.t[1][0].base || fg_hcfg.t6[1][0].base) {
-		hs = (hits >> FG_SET_HASHES) & ((1u << FG_SET_HASHES) - 1);
-		o->sets[1] = fg_leaf_list(fg_hcfg.cls[v6 & 1][1][hs], &o->off[1], &o->len[1]);
-	}
-	return 1;
+	return (__u64)fg_hcfg.cls[v6 & 1][1][(hits >> FG_SET_HASHES) &
+					     ((1u << FG_SET_HASHES) - 1)] << 32 |
+	       fg_hcfg.cls[v6 & 1][0][hits & ((1u << FG_SET_HASHES) - 1)];
 }
 
 /* From a root entry down the buckets to the class or list. A subprogram,
@@ -417,7 +407,7 @@ static __always_inline void fg_touch_heads(const __u32 *off, const __u32 *len)
 __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 {
 	__u32 cs = 0, cd = 0, csp = FG_V4_LIST, cdp = FG_V4_LIST;
-	struct fg_hash_lists hl;
+	__u64 hc = 0;
 	struct fg_walk wk, *w = &wk;
 	__u32 *off = wk.off, *len = wk.len, i, n, total;
 	struct fg_class *c;
@@ -431,11 +421,9 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	p = pkt;
 	v6 = p->family == FG_FAM_V6;
 	/* first: their misses overlap the trees' or the trie's */
-	hl.sets[0] = hl.sets[1] = 0;
-	hl.off[0] = hl.off[1] = hl.len[0] = hl.len[1] = 0;
 	if (fg_hcfg.t[0][0].base || fg_hcfg.t[1][0].base || fg_hcfg.t6[0][0].base ||
 	    fg_hcfg.t6[1][0].base)
-		fg_set_hash_lists(p, &hl);
+		hc = fg_set_hash_classes(p);
 	if (!v6) {
 		__u32 a = bpf_ntohl(*(const __u32 *)p->src);
 		__u32 b = bpf_ntohl(*(const __u32 *)p->dst);
@@ -465,13 +453,9 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	/* set hash hits add their sets and one list per field (abi.h); no
 	 * hit is class 0, the empty one */
 	off[4] = off[5] = len[4] = len[5] = 0;
-	if (hl.sets[0] | hl.sets[1] | hl.len[0] | hl.len[1]) {
-		w->src_sets |= hl.sets[0];
-		w->dst_sets |= hl.sets[1];
-		off[4] = hl.off[0];
-		len[4] = hl.len[0];
-		off[5] = hl.off[1];
-		len[5] = hl.len[1];
+	if (hc) {
+		w->src_sets |= fg_leaf_list((__u32)hc, &off[4], &len[4]);
+		w->dst_sets |= fg_leaf_list(hc >> 32, &off[5], &len[5]);
 	}
 	/* A hashed set whose other CIDRs stay in the tree can give both the
 	 * tree and the hash the same class: walk it once. */
