@@ -1120,20 +1120,38 @@ static void v6_mask(uint32_t len, __u64 mask[2])
 	memcpy(mask, m, 16);
 }
 
-/* Bucket of a key for multipliers mul (and mul2: IPv6) (abi.h); the
- * datapath computes the same. */
-static uint32_t hash_bucket(const void *key, int fam, uint64_t mul, uint64_t mul2, uint32_t nb)
+struct htab {
+	uint8_t *v;           /* nb * ways keys of ksize bytes; all ones: unused */
+	uint32_t nb, ways, ksize;
+	int fam;
+	uint64_t mul[2];
+	/* compact IPv4 table (abi.h): key width and remainder width; while
+	 * building, v holds the full keys, compact() then makes the entries */
+	uint32_t lbits, rbits;
+	bool compact;
+};
+
+/* pi_i of a compact IPv4 table (abi.h): key * mul mod 2^lbits. */
+static uint32_t hash_pi(uint32_t key, uint64_t mul, uint32_t lbits)
+{
+	return (key * (uint32_t)mul) & (0xffffffffu >> (32 - lbits));
+}
+
+/* Bucket of a key for choice i (abi.h); the datapath computes the same. */
+static uint32_t hash_bucket(const struct htab *ht, const void *key, int i)
 {
 	uint64_t w[2], f;
 	uint32_t k;
 
-	if (fam == 4) {
+	if (ht->fam == 4) {
 		memcpy(&k, key, 4);
-		return (uint32_t)(((uint64_t)(uint32_t)(k * (uint32_t)mul) * nb) >> 32);
+		if (ht->compact)
+			return hash_pi(k, ht->mul[i], ht->lbits) >> ht->rbits;
+		return (uint32_t)(((uint64_t)(uint32_t)(k * (uint32_t)ht->mul[i]) * ht->nb) >> 32);
 	}
 	memcpy(w, key, 16);
-	f = w[0] * mul + w[1] * mul2;
-	return (uint32_t)(((f >> 32) * nb) >> 32);
+	f = w[0] * ht->mul[i] + w[1] * ht->mul[i ^ 1];
+	return (uint32_t)(((f >> 32) * ht->nb) >> 32);
 }
 
 static uint64_t hash_rng(uint64_t *x)
@@ -1144,12 +1162,6 @@ static uint64_t hash_rng(uint64_t *x)
 	return *x;
 }
 
-struct htab {
-	uint8_t *v;           /* nb * ways keys of ksize bytes; all ones: unused */
-	uint32_t nb, ways, ksize;
-	int fam;
-	uint64_t mul[2];
-};
 
 /* Cuckoo insertion: a key goes into a free way of either bucket, or
  * displaces a random key of one, which moves to its other bucket. */
@@ -1162,8 +1174,7 @@ static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
 
 	memcpy(key, key0, ht->ksize);
 	for (kick = 0; kick < 500; kick++) {
-		uint32_t b[2] = { hash_bucket(key, ht->fam, ht->mul[0], ht->mul[1], ht->nb),
-				  hash_bucket(key, ht->fam, ht->mul[1], ht->mul[0], ht->nb) };
+		uint32_t b[2] = { hash_bucket(ht, key, 0), hash_bucket(ht, key, 1) };
 		uint8_t *v;
 
 		for (i = 0; i < 2; i++)
@@ -1188,24 +1199,75 @@ static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
  * buckets after every third failure. Deterministic: the same keys give
  * the same table. -EOVERFLOW if no table was found (keys built to collide
  * in every attempt): the caller leaves them where they were. */
-static int hash_make(int fam, const uint8_t *keys, size_t n, struct htab *ht)
+/* A compact table's entries from its full keys (abi.h): the remainder of
+ * pi_i and the choice i, i being the choice whose bucket holds the key. */
+static int compact(struct htab *ht)
+{
+	uint16_t *e = malloc((size_t)ht->nb * ht->ways * sizeof(*e));
+	const uint32_t *k = (const uint32_t *)ht->v;
+	size_t j, n = (size_t)ht->nb * ht->ways;
+
+	if (!e)
+		return -ENOMEM;
+	for (j = 0; j < n; j++) {
+		uint32_t b = j / ht->ways, i = hash_bucket(ht, &k[j], 0) == b ? 0 : 1;
+
+		e[j] = k[j] == FG_V4_HASH_EMPTY
+			       ? FG_V4_QEMPTY
+			       : (uint16_t)((hash_pi(k[j], ht->mul[i], ht->lbits) &
+					     ((1u << ht->rbits) - 1)) | i << ht->rbits);
+	}
+	free(ht->v);
+	ht->v = (uint8_t *)e;
+	ht->ksize = 2;
+	return 0;
+}
+
+/* Bucket count of a compact IPv4 table for n keys of lbits bits: a power
+ * of two, loaded to at most 0.9, if the remainder then fits an entry. */
+static bool compact_fits(size_t n, uint32_t lbits, uint32_t *bbits)
+{
+	uint32_t b = 1;
+
+	while (b < 31 && ((size_t)FG_V4_QWAYS << b) * 9 < n * 10)
+		b++;
+	*bbits = b;
+	return b <= lbits && lbits - b <= FG_V4_QMAX_RBITS;
+}
+
+static int hash_make(int fam, uint32_t lbits, const uint8_t *keys, size_t n, struct htab *ht)
 {
 	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
 	size_t nb, i;
+	uint32_t bbits;
 	int attempt;
 
 	_Static_assert(FG_V4_HASH_WAYS * 4 * 2 == FG_HEAP_SLOT, "two IPv4 buckets a heap slot");
 	_Static_assert(FG_V6_HASH_WAYS * 16 == FG_HEAP_SLOT, "one IPv6 bucket a heap slot");
+	_Static_assert(FG_V4_QWAYS * 2 * 8 == FG_HEAP_SLOT, "eight compact buckets a heap slot");
 	memset(ht, 0, sizeof(*ht));
 	ht->fam = fam;
 	ht->ways = fam == 4 ? FG_V4_HASH_WAYS : FG_V6_HASH_WAYS;
 	ht->ksize = fam == 4 ? 4 : 16;
 	nb = (n * 20 + ht->ways * 17 - 1) / (ht->ways * 17);
+	if (fam == 4 && compact_fits(n, lbits, &bbits)) {
+		ht->compact = true;
+		ht->ways = FG_V4_QWAYS;
+		ht->lbits = lbits;
+		ht->rbits = lbits - bbits;
+		nb = (size_t)1 << bbits;
+	}
 	if (nb < 2)
 		nb = 2;
 	for (attempt = 0;; attempt++) {
-		if (attempt && attempt % 3 == 0)
+		/* more buckets after every third failure (compact: twice as
+		 * many, while the remainder still fits) */
+		if (attempt && attempt % 3 == 0 && !ht->compact)
 			nb += nb / 8;
+		if (attempt && attempt % 3 == 0 && ht->compact && ht->rbits > 0) {
+			nb *= 2;
+			ht->rbits--;
+		}
 		free(ht->v);
 		ht->v = NULL;
 		if (nb > UINT32_MAX / 16 || attempt > 30)
@@ -1224,7 +1286,7 @@ static int hash_make(int fam, const uint8_t *keys, size_t n, struct htab *ht)
 		for (i = 0; i < n && hash_insert(ht, keys + i * ht->ksize, &rng); i++)
 			;
 		if (i == n)
-			return 0;
+			return ht->compact ? compact(ht) : 0;
 	}
 }
 
@@ -1283,7 +1345,7 @@ static int hash_split_family(struct addr_build *ab, int f, const struct itemset 
 		}
 		for (i = 0; i < cnt[h]; i++)
 			hash_key(&s->v[g[i].item], fam, keys + i * ksize);
-		err = hash_make(fam, keys, cnt[h], &ht);
+		err = hash_make(fam, g->len, keys, cnt[h], &ht);
 		free(keys);
 		if (err == -EOVERFLOW) { /* the group stays in the tree or trie */
 			err = 0;
@@ -1299,6 +1361,7 @@ static int hash_split_family(struct addr_build *ab, int f, const struct itemset 
 		t->nhkeys[fi][f][k] = cnt[h];
 		if (fam == 4) {
 			t->hashes.t[f][k].shift = 32 - g->len;
+			t->hashes.t[f][k].rbits = ht.compact ? 1 + ht.rbits : 0;
 			t->hashes.t[f][k].nbuckets = ht.nb;
 			t->hashes.t[f][k].mul[0] = (uint32_t)ht.mul[0];
 			t->hashes.t[f][k].mul[1] = (uint32_t)ht.mul[1];
