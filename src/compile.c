@@ -1194,11 +1194,6 @@ static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
 	return false;
 }
 
-/* One set hash of family fam over n keys, into *ht: buckets for a load of
- * about 0.85; new multipliers when an insertion fails, and 1/8 more
- * buckets after every third failure. Deterministic: the same keys give
- * the same table. -EOVERFLOW if no table was found (keys built to collide
- * in every attempt): the caller leaves them where they were. */
 /* A compact table's entries from its full keys (abi.h): the remainder of
  * pi_i and the choice i, i being the choice whose bucket holds the key. */
 static int compact(struct htab *ht)
@@ -1207,8 +1202,11 @@ static int compact(struct htab *ht)
 	const uint32_t *k = (const uint32_t *)ht->v;
 	size_t j, n = (size_t)ht->nb * ht->ways;
 
-	if (!e)
+	if (!e) {
+		free(ht->v);
+		ht->v = NULL;
 		return -ENOMEM;
+	}
 	for (j = 0; j < n; j++) {
 		uint32_t b = j / ht->ways, i = hash_bucket(ht, &k[j], 0) == b ? 0 : 1;
 
@@ -1235,6 +1233,13 @@ static bool compact_fits(size_t n, uint32_t lbits, uint32_t *bbits)
 	return b <= lbits && lbits - b <= FG_V4_QMAX_RBITS;
 }
 
+/* One set hash of family fam over n keys of lbits bits, into *ht: a
+ * compact table (IPv4, when the remainder fits) or one of full keys, for a
+ * load of about 0.85 (0.45-0.9 compact); new multipliers when an insertion
+ * fails, and more buckets after every third failure (1/8 more; compact:
+ * twice as many, at most twice). Deterministic: the same keys give the
+ * same table. -EOVERFLOW if no table was found (keys built to collide in
+ * every attempt): the caller leaves them where they were. */
 static int hash_make(int fam, uint32_t lbits, const uint8_t *keys, size_t n, struct htab *ht)
 {
 	uint64_t rng = 0x2545f4914f6cdd1dULL ^ n;
@@ -1264,7 +1269,8 @@ static int hash_make(int fam, uint32_t lbits, const uint8_t *keys, size_t n, str
 		 * many, while the remainder still fits) */
 		if (attempt && attempt % 3 == 0 && !ht->compact)
 			nb += nb / 8;
-		if (attempt && attempt % 3 == 0 && ht->compact && ht->rbits > 0) {
+		if (attempt && attempt % 3 == 0 && ht->compact && ht->rbits > 0 &&
+		    attempt <= 6) {
 			nb *= 2;
 			ht->rbits--;
 		}
