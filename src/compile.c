@@ -1078,17 +1078,19 @@ static int hcand_cmp(const void *a, const void *b)
 	return x->item < y->item ? -1 : x->item > y->item;
 }
 
+/* The marker of an unused way, as bytes (abi.h). */
+static const uint8_t all_ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
+				      255, 255, 255, 255, 255, 255, 255, 255 };
+
 /* A set CIDR of family fam that may go into a hash: from sets only (no
  * entry is indexed on the prefix itself), not /0, and not the all-ones
  * host prefix, whose key would be the marker of an unused way. */
 static bool hashable(const struct item *it, int fam)
 {
-	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
-					  255, 255, 255, 255, 255, 255, 255, 255 };
 	int bits = fam == 4 ? 32 : 128;
 
 	return it->p.family == fam && !it->n && it->setbits && it->p.len &&
-	       !(it->p.len == bits && !memcmp(it->p.addr, ones, bits / 8));
+	       !(it->p.len == bits && !memcmp(it->p.addr, all_ones, bits / 8));
 }
 
 /* The key of a prefix (abi.h): IPv4 address >> (32 - len); IPv6 address
@@ -1162,14 +1164,11 @@ static uint64_t hash_rng(uint64_t *x)
 	return *x;
 }
 
-
 /* Cuckoo insertion: a key goes into a free way of either bucket, or
  * displaces a random key of one, which moves to its other bucket. */
 static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
 {
 	uint8_t key[16], old[16];
-	static const uint8_t ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
-					  255, 255, 255, 255, 255, 255, 255, 255 };
 	uint32_t kick, i, w;
 
 	memcpy(key, key0, ht->ksize);
@@ -1180,7 +1179,7 @@ static bool hash_insert(struct htab *ht, const void *key0, uint64_t *rng)
 		for (i = 0; i < 2; i++)
 			for (w = 0; w < ht->ways; w++) {
 				v = ht->v + ((size_t)b[i] * ht->ways + w) * ht->ksize;
-				if (!memcmp(v, ones, ht->ksize)) {
+				if (!memcmp(v, all_ones, ht->ksize)) {
 					memcpy(v, key, ht->ksize);
 					return true;
 				}
