@@ -218,8 +218,8 @@ static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
 
 /*
  * Set hashes (abi.h): 1 if IPv4 table h of field f holds the prefix of
- * addr, else 0. Both
- * buckets are loaded before either is compared, so their misses overlap.
+ * addr, else 0. Both buckets are loaded before either is compared, so
+ * their misses overlap.
  * Eight keys are compared as four 64-bit words: a 32-bit lane of
  * x = word ^ (key, key) is zero iff it holds the key, and
  * (x - 0x0000000100000001) & ~x has a lane's top bit set for some lane
@@ -368,11 +368,8 @@ static __always_inline __u32 fg_v4_hash_hits(__u32 a, __u32 b)
  */
 static __always_inline __u64 fg_set_hash_classes(const struct fg_pkt *pkt)
 {
-	__u32 hits, v6;
+	__u32 hits, v6 = pkt->family == FG_FAM_V6;
 
-	if (!pkt)
-		return 0;
-	v6 = pkt->family == FG_FAM_V6;
 	if (v6)
 		hits = fg_v6_hash_hits(pkt->src, pkt->dst);
 	else
@@ -496,7 +493,8 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	w->best = FG_NO_RULE;
 	w->best_slot = 0;
 	w->best_verdict = 0;
-	off[7] = len[7] = 0;
+	off[7] = len[7] = 0; /* never a list: initialised for the walk's
+			      * variable-index reads */
 	n = 0;
 	total = 0;
 #pragma unroll
