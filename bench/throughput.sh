@@ -406,12 +406,21 @@ if not fg and "flowgate" in sys.argv[2].split():
     print("\nflowgate: not measured (not built yet, or it failed to start; see the log).")
 for k in fg:
     v, r = med[k], k[1]
-    checks = [("2x iptables-legacy", med.get(("iptables-legacy", r)), 2.0),
-              ("2x nft", med.get(("nft", r)), 2.0),
-              ("1.5x xdp-filter", med.get(("xdp-filter", r)), 1.5),
-              ("75% of ceiling", ceiling, 0.75)]
-    print("\nflowgate at %d rule%s, DESIGN.md section 6 targets: %s" % (r, "s" if r > 1 else "", "; ".join(
-        "%s %s" % (n, "n/a" if not b else ("met" if v >= f * b else "MISSED (%.2fx)" % (v / b)))
+    if r == 1:
+        what = "DESIGN.md section 6 targets"
+        checks = [("2x iptables-legacy", med.get(("iptables-legacy", r)), 2.0),
+                  ("2x nft", med.get(("nft", r)), 2.0),
+                  ("1.5x xdp-filter", med.get(("xdp-filter", r)), 1.5),
+                  ("75% of ceiling", ceiling, 0.75)]
+    else:
+        # The large rule set's target (issue 2): still at least twice what
+        # iptables-legacy does with ONE rule. Beating iptables at the same
+        # rule count, which walks its rules, is in the table but is no target.
+        what = "target"
+        checks = [("2x iptables-legacy at 1 rule", med.get(("iptables-legacy", 1)), 2.0)]
+    print("\nflowgate at %d rule%s, %s: %s" % (r, "s" if r > 1 else "", what, "; ".join(
+        "%s %s" % (n, "n/a" if not b else ("met (%.2fx)" % (v / b) if v >= f * b
+                                           else "MISSED (%.2fx)" % (v / b)))
         for n, b, f in checks)))
     # Rates include the generator's ~50 ns, which compresses every ratio;
     # the filters' own costs show how far apart they really are.
