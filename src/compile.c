@@ -1350,7 +1350,8 @@ static int hash_split_family(struct addr_build *ab, int f, const struct itemset 
 		}
 		for (i = 0; i < cnt[h]; i++)
 			hash_key(&s->v[g[i].item], fam, keys + i * ksize);
-		err = hash_make(fam, g->len, keys, cnt[h], &ht);
+		err = o && (o->set_hash_fail >> h & 1) ? -EOVERFLOW
+						       : hash_make(fam, g->len, keys, cnt[h], &ht);
 		free(keys);
 		if (err == -EOVERFLOW) { /* the group stays in the tree or trie */
 			err = 0;

@@ -61,6 +61,11 @@ struct compile_opts {
 	 * hash instead of tree intervals or trie entries; 0: FG_SET_HASH_MIN
 	 * (tests lower it) */
 	size_t set_hash_min;
+	/* fault injection for tests: bit h set makes the table of the h-th
+	 * largest group of each family and field fail to build (as keys made
+	 * to collide in every attempt would), so the group stays in the tree
+	 * or trie; 0 in production */
+	unsigned set_hash_fail;
 };
 
 /*

@@ -339,14 +339,17 @@ static struct outcome dp_outcome_full(const uint8_t *frame, size_t len, uint32_t
  */
 static bool mutate;
 
-/* set_hash_min of the next installs (0: the default), and how many set
- * CIDRs went into set hashes so far (hashed6: IPv6 ones): the tests check
- * that hashes were really built, besides comparing verdicts. */
+/* set_hash_min and set_hash_fail of the next installs (0: the defaults),
+ * and how many set CIDRs went into set hashes so far (hashed6: IPv6 ones):
+ * the tests check that hashes were really built, besides comparing
+ * verdicts. */
 static size_t hash_min, hashed, hashed6, compact4;
+static unsigned hash_fail;
 
 static int install_gen(const struct policy *p)
 {
-	struct compile_opts o = {.default_slot = FG_SLOT_DEFAULT, .set_hash_min = hash_min};
+	struct compile_opts o = { .default_slot = FG_SLOT_DEFAULT, .set_hash_min = hash_min,
+				  .set_hash_fail = hash_fail };
 	struct fg_tables t;
 	char err[256];
 	int ret, fi, f, h;
@@ -900,6 +903,28 @@ static void wide_address_space(size_t nbig, size_t min_a, size_t min_b)
 	printf("  %zu packets on prefix edges over the whole address space, set of %zu "
 	       "(%zu set CIDRs hashed, %zu of them IPv6)\n", ncmp, NSETC, hashed - before,
 	       hashed6 - before6);
+	if (nbig) {
+		/* The fallback: the largest group of each family's table
+		 * "cannot be built", so that group stays in the tree or the
+		 * trie while the next one is hashed in its place. */
+		size_t all = hashed - before, all6 = hashed6 - before6;
+
+		before = hashed;
+		before6 = hashed6;
+		hash_min = min_a;
+		hash_fail = 1;
+		diff_policy(&p, pkts, seed, 2, NPKTS, &ncmp, &nskip);
+		hash_fail = 0;
+		hash_min = 0;
+		if (hashed - before - (hashed6 - before6) == 0 || hashed6 == before6 ||
+		    hashed - before >= all || hashed6 - before6 >= all6)
+			FG_TEST_FAILF("with the largest groups' tables failing: %zu set CIDRs "
+				      "hashed (%zu IPv6), against %zu (%zu) with all built; "
+				      "want fewer, and some of each family",
+				      hashed - before, hashed6 - before6, all, all6);
+		printf("  the largest groups' tables failing: %zu set CIDRs hashed (%zu IPv6), "
+		       "%zu packets compared in all\n", hashed - before, hashed6 - before6, ncmp);
+	}
 out:
 	for (i = 0; r && i < NRULES; i++)
 		free(r[i].dports);
@@ -919,7 +944,10 @@ static void test_diff_wide_address_space(void)
 
 /* A set of 6000 IPv4 /24s and /32s and 3600 IPv6 /64s and /128s: hashed
  * at the default threshold (the 2000 /24s in a compact table), the hosts
- * inside a network in both tables; then all in the trees and the trie. */
+ * inside a network in both tables; then all in the trees and the trie;
+ * then with the largest group's table of each family failing to build
+ * (compile_opts.set_hash_fail): that group in the tree or trie, the other
+ * hashed. */
 static void test_diff_big_set(void)
 {
 	wide_address_space(6000, 0, SIZE_MAX);
