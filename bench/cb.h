@@ -125,6 +125,44 @@ static inline void cb_free_rules(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * The IPv6 variant of a set, for the IPv6 classifier on the same
+ * structure: address a.b.c.d becomes 2001:db8:ab:cd:: (the IPv4 address
+ * in bits 32-63) and prefix /len /32+len; "any" stays any.
+ */
+static inline void cb_addr6(uint8_t a6[16], uint32_t v4 /* network order */)
+{
+	static const uint8_t doc[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	memset(a6, 0, 16);
+	memcpy(a6, doc, 4);
+	memcpy(a6 + 4, &v4, 4);
+}
+
+static inline void cb_cidr6(struct fg_cidr *c)
+{
+	uint32_t v4;
+
+	if (c->family != 4)
+		return;
+	memcpy(&v4, c->addr, 4);
+	cb_addr6(c->addr, v4);
+	c->family = 6;
+	c->len += 32;
+}
+
+static inline void cb_rules_to_v6(struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++) {
+		if (!p->rules[i].src.any)
+			cb_cidr6(p->rules[i].src.cidrs);
+		if (!p->rules[i].dst.any)
+			cb_cidr6(p->rules[i].dst.cidrs);
+	}
+}
+
 /* Load at most `max` headers (0 = all) of a trace file. */
 static inline int cb_load_trace(const char *path, size_t max, struct cb_hdr **out,
 				size_t *n)

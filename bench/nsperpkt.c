@@ -13,7 +13,9 @@
  * as ns/packet, as a ratio to the 1-rule case and to an empty XDP_DROP
  * program measured the same way, plus the compile+install time. A second
  * table does the same with IPv6 frames: one rule, then one rule plus a
- * 1M-entry IPv6 set, in set hashes and, for comparison, in the trie. Each
+ * 1M-entry IPv6 set, in set hashes and, for comparison, in the trie; a
+ * third the ClassBench sets mapped to IPv6, in the digit trees and (acl1
+ * 100k) in the LPM trie. Each
  * figure is the median of `runs` measurements (default 5); before each
  * pass over the trace the tables are installed again, as a new
  * generation, so no pass finds the flows of the one before in the cache.
@@ -363,6 +365,86 @@ static void addr6(uint8_t a[16])
 	a[0] = 0x20 | (a[0] & 0x1f);
 }
 
+/* One ClassBench set mapped to IPv6 (bench/cb.h), on its mapped trace. */
+static int bench_v6_set(const char *name, size_t nrules, const struct compile_opts *co,
+			const char *how, struct result *out)
+{
+	char rp[512], tp[512];
+	struct cb_hdr *tr = NULL;
+	struct hdr6 *t6 = NULL;
+	struct policy p;
+	size_t ntr = 0, i;
+	int err;
+
+	snprintf(rp, sizeof(rp), "%s/%s_100000.gz", cbdir, name);
+	snprintf(tp, sizeof(tp), "%s/%s_100000_trace.gz", cbdir, name);
+	if ((err = cb_load_rules(rp, nrules, &p)) || (err = cb_load_trace(tp, max_trace, &tr, &ntr))) {
+		fprintf(stderr, "cannot load %s / %s: %s\n", rp, tp, strerror(-err));
+		return err;
+	}
+	cb_rules_to_v6(&p);
+	t6 = calloc(ntr, sizeof(*t6));
+	if (!t6) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ntr; i++) {
+		cb_addr6(t6[i].src, tr[i].src);
+		cb_addr6(t6[i].dst, tr[i].dst);
+		t6[i].sport = tr[i].sport;
+		t6[i].dport = tr[i].dport;
+		t6[i].proto = tr[i].proto;
+	}
+	snprintf(out->name, sizeof(out->name), "v6 %s %zu%s", name, p.nrules, how);
+	known6 = &t6[0];
+	if (!(err = trace_load6(t6, ntr)))
+		err = measure(&p, co, NULL, 0, out);
+out:
+	free(t6);
+	free(tr);
+	cb_free_rules(&p);
+	return err;
+}
+
+/*
+ * IPv6 at ClassBench scale: each set mapped to IPv6 (a.b.c.d/len becomes
+ * 2001:db8:ab:cd::/32+len, the trace likewise), so the rules have the
+ * structure of the IPv4 rows one level down the address. Digit trees (the
+ * default), and acl1 100k once more with the kernel LPM trie that IPv6
+ * used before them.
+ */
+static int bench_v6_classbench(double fk, double fn)
+{
+	static const struct compile_opts trie = { .default_slot = FG_SLOT_DEFAULT, .v6_trie = true };
+	static const struct {
+		const char *set;
+		size_t rules;
+		bool trie;
+	} cases[] = {
+		{ "acl1", 1, false },	   { "acl1", 10000, false }, { "acl1", 100000, false },
+		{ "fw1", 100000, false },  { "ipc1", 100000, false }, { "acl1", 100000, true },
+	};
+	struct result base, r;
+	size_t i;
+	int err = 0;
+
+	v6mode = true;
+	printf("\nIPv6, the ClassBench sets mapped to 2001:db8::/32 (bench/cb.h), each mapped "
+	       "trace header once; the empty program as above\n\n");
+	print_head();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) && !err; i++) {
+		err = bench_v6_set(cases[i].set, cases[i].rules, cases[i].trie ? &trie : NULL,
+				   cases[i].trie ? ", LPM trie" : "", &r);
+		if (err)
+			break;
+		if (i == 0)
+			base = r;
+		print_row(&r, &base, fk, fn);
+	}
+	v6mode = false;
+	return err;
+}
+
 /*
  * IPv6: the trace is 100k random flows (TCP and UDP, random ports); the
  * policy one rule (drop dst 2001:db8::/32, which the trace misses), then
@@ -379,7 +461,8 @@ static int bench_v6(void)
 	struct fg_rule_spec r[2] = { 0 };
 	struct fg_set_spec set = { .name = "big6", .cidrs = cs, .ncidrs = NSET };
 	struct policy p = { .version = 1, .default_action = FG_ACT_ALLOW };
-	struct compile_opts trie = { .default_slot = FG_SLOT_DEFAULT, .set_hash_min = SIZE_MAX };
+	struct compile_opts trie = { .default_slot = FG_SLOT_DEFAULT, .set_hash_min = SIZE_MAX,
+				     .v6_trie = true };
 	struct result base, res;
 	double vk[64], vn[64], fk, fn;
 	size_t i;
@@ -451,6 +534,8 @@ out:
 	v6mode = false;
 	free(tr);
 	free(cs);
+	if (!err)
+		err = bench_v6_classbench(fk, fn);
 	return err;
 }
 

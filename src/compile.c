@@ -404,12 +404,19 @@ static size_t pfx_descendants(const struct pfx *v, size_t n, const struct pfx *p
 	return lo - pos - 1;
 }
 
+/* The prefix of c, host bits cleared: the policy parser refuses them, but
+ * tables built from them (the trees sort prefixes by address) must not
+ * depend on it. */
 static void pfx_from_cidr(struct pfx *p, const struct fg_cidr *c)
 {
+	unsigned i, len = c->len;
+
 	memset(p, 0, sizeof(*p));
 	p->family = c->family;
 	p->len = c->len;
 	memcpy(p->addr, c->addr, 16);
+	for (i = 0; i < 16; i++, len = len > 8 ? len - 8 : 0)
+		p->addr[i] &= len >= 8 ? 0xff : (uint8_t)(0xff00u >> len);
 }
 
 struct candidates {
@@ -1640,6 +1647,7 @@ struct v4build {
 	struct fg_heap_slot *s;
 	size_t n, cap;
 	const struct ivls *b;
+	uint32_t digit; /* fg_v4_bucket.digit of the nodes v4_tree makes */
 };
 
 static int64_t v4_alloc(struct v4build *vb, size_t nslots)
@@ -1684,6 +1692,7 @@ static int64_t v4_tree(struct v4build *vb, size_t a, size_t b)
 		return at;
 	bk = (struct fg_v4_bucket *)vb->s[at].b;
 	bk->n = ng - 1;
+	bk->digit = vb->digit;
 	for (g = 0; g < ng; g++) {
 		if (g)
 			bk->key[g - 1] = keys[g - 1];
@@ -1697,6 +1706,251 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 	uint32_t *w = (uint32_t *)vb->s[table + idx / 16].b;
 
 	w[idx % 16] = val;
+}
+
+/* ---- IPv6 digit trees (abi.h) -------------------------------------------- */
+
+typedef unsigned __int128 u128;
+
+struct ivl6 {
+	u128 start;
+	uint32_t cls;
+};
+
+struct ivls6 {
+	struct ivl6 *v;
+	size_t n, cap;
+};
+
+static int ivl6_emit(struct ivls6 *b, u128 at, uint32_t cls)
+{
+	if (b->n && b->v[b->n - 1].start == at) {
+		b->v[b->n - 1].cls = cls;
+		if (b->n > 1 && b->v[b->n - 2].cls == cls)
+			b->n--;
+		return 0;
+	}
+	if (b->n && b->v[b->n - 1].cls == cls)
+		return 0;
+	if (grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v)))
+		return -ENOMEM;
+	b->v[b->n].start = at;
+	b->v[b->n].cls = cls;
+	b->n++;
+	return 0;
+}
+
+static u128 v6_val(const uint8_t *a)
+{
+	u128 x = 0;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		x = x << 8 | a[i];
+	return x;
+}
+
+/* v4_intervals for the IPv6 prefixes of e[] (sorted by family, address,
+ * length). *nv6 counts them. */
+static int v6_intervals(const struct fg_lpm_ent *e, size_t n, struct ivls6 *b, size_t *nv6)
+{
+	struct {
+		u128 end;
+		uint32_t cls;
+	} *st = malloc((n + 1) * sizeof(*st));
+	const u128 top = ~(u128)0;
+	size_t sp = 0, i;
+	int err = 0;
+
+	if (!st)
+		return -ENOMEM;
+	err = ivl6_emit(b, 0, 0);
+	for (i = 0; i < n && !err; i++) {
+		u128 s, end;
+
+		if (e[i].family != 6)
+			continue;
+		++*nv6;
+		/* a prefix may be given with host bits set (2001:db8:ffff::/33) */
+		end = e[i].len ? ((u128)1 << (128 - e[i].len)) - 1 : top;
+		s = v6_val(e[i].addr) & ~end;
+		end |= s;
+		while (sp && st[sp - 1].end < s && !err) {
+			sp--;
+			err = ivl6_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
+		}
+		if (!err)
+			err = ivl6_emit(b, s, e[i].cls);
+		st[sp].end = end;
+		st[sp].cls = e[i].cls;
+		sp++;
+	}
+	while (sp && !err) {
+		sp--;
+		if (st[sp].end < top)
+			err = ivl6_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
+	}
+	free(st);
+	return err;
+}
+
+struct v6build {
+	struct v4build *vb;
+	const struct ivls6 *b;
+	size_t slot_cap;  /* vb->n may not pass this (plus 4096 a table):
+			   * else the trie */
+	size_t table_min; /* intervals of one digit that get a table */
+	size_t ntables;
+};
+
+/* Bucket levels of v4_tree over n intervals. */
+static uint32_t tree_levels(size_t n)
+{
+	uint32_t l = 0;
+
+	while (n > 1) {
+		n = n <= FG_V4_BUCKET_KEYS + 1 ? 1 : (n + FG_V4_BUCKET_KEYS) / (FG_V4_BUCKET_KEYS + 1);
+		l++;
+	}
+	return l;
+}
+
+/*
+ * The value for intervals a..b, which meet the block of digit k that
+ * starts at lo (digits 0..k-1 fixed; interval a covers lo): a class when
+ * a == b, else a tree on digit k whose results are classes and, for each
+ * digit value whose sub-block holds an interval boundary, the node on
+ * digit k+1. *steps: bucket lookups on the longest path.
+ */
+static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, uint32_t *steps)
+{
+	const struct ivl6 *v = x->b->v;
+	const unsigned shift = 112 - 16 * k;
+	const u128 sub = (u128)1 << shift;
+	struct ivls segs = { 0 };
+	const struct ivls *saved;
+	uint32_t seg = 0, deepest = 0, cs;
+	size_t i = a, j, nb;
+	int64_t r = 0;
+
+	*steps = 0;
+	if (a == b)
+		return v[a].cls;
+	for (nb = a + 1; nb <= b && r >= 0; nb++) {
+		uint32_t d = (uint32_t)((v[nb].start - lo) >> shift);
+		u128 sublo, subend;
+
+		if (((v[nb].start - lo) & (sub - 1)) == 0) {
+			/* a boundary on a digit value: sub-blocks seg..d-1
+			 * lie in interval i */
+			if (seg < d && ivl_emit(&segs, seg, v[i].cls))
+				r = -ENOMEM;
+			seg = d;
+			i = nb;
+			continue;
+		}
+		if (seg < d && ivl_emit(&segs, seg, v[i].cls)) {
+			r = -ENOMEM;
+			break;
+		}
+		sublo = lo + (u128)d * sub;
+		subend = sublo + (sub - 1);
+		for (j = nb; j < b && v[j + 1].start <= subend; j++)
+			;
+		r = v6_node(x, k + 1, i, j, sublo, &cs);
+		if (r < 0)
+			break;
+		if (cs > deepest)
+			deepest = cs;
+		/* the child holds a boundary, so it is a bucket (on digit
+		 * k + 1) */
+		if (ivl_emit(&segs, d, (uint32_t)r)) {
+			r = -ENOMEM;
+			break;
+		}
+		seg = d + 1;
+		i = j;
+		nb = j;
+	}
+	if (r >= 0 && seg <= 0xffff && ivl_emit(&segs, seg, v[i].cls))
+		r = -ENOMEM;
+	if (r >= 0 && segs.n >= x->table_min) {
+		/* a direct table: one load instead of a deep tree */
+		int64_t at = v4_alloc(x->vb, 4096);
+		size_t g;
+		uint32_t dv;
+
+		r = at;
+		for (g = 0; at >= 0 && g < segs.n; g++)
+			for (dv = segs.v[g].start;
+			     dv < (g + 1 < segs.n ? segs.v[g + 1].start : 65536); dv++)
+				v4_set(x->vb, at, dv, segs.v[g].cls);
+		if (at >= 0) {
+			r = FG_V6_TABLE | (uint32_t)k << FG_V6_TABLE_SHIFT |
+			    (uint32_t)(FG_HEAP_V4_BASE + at);
+			x->ntables++;
+		}
+		*steps = 1 + deepest;
+	} else if (r >= 0) {
+		saved = x->vb->b;
+		x->vb->b = &segs;
+		x->vb->digit = k;
+		r = v4_tree(x->vb, 0, segs.n - 1);
+		x->vb->digit = 0;
+		x->vb->b = saved;
+		*steps = tree_levels(segs.n) + deepest;
+	}
+	/* each table brings its own 4096 slots (it replaces at least
+	 * table_min intervals' worth of tree) */
+	if (r >= 0 && x->vb->n > x->slot_cap + 4096 * x->ntables)
+		r = -E2BIG;
+	free(segs.v);
+	return r;
+}
+
+/* The IPv6 digit trees of both fields into vb, or t->v6t.on = 0 (the
+ * trie) when they would be too big or too deep. */
+static int build_v6_trees(struct fg_tables *t, struct v4build *vb, const struct compile_opts *o)
+{
+	struct ivls6 b[2] = { { 0 } };
+	size_t n0 = vb->n, nv6 = 0, ntables = 0;
+	uint32_t steps[2] = { 0, 0 }, root[2] = { 0, 0 };
+	int f, err = 0;
+
+	memset(&t->v6t, 0, sizeof(t->v6t));
+	t->nv6slots = t->nv6tables = 0;
+	if (o && o->v6_trie)
+		return 0;
+	for (f = 0; f < 2 && !err; f++)
+		err = v6_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f], &nv6);
+	for (f = 0; f < 2 && !err; f++) {
+		struct v6build x = { .vb = vb, .b = &b[f], .slot_cap = n0 + 4 * nv6 + 8192,
+				     .table_min = o && o->v6_table_min ? o->v6_table_min
+								       : FG_V6_TABLE_MIN,
+				     .ntables = ntables };
+		int64_t r = v6_node(&x, 0, 0, b[f].n - 1, 0, &steps[f]);
+
+		if (r == -E2BIG || (r >= 0 && steps[f] > FG_V6_MAX_STEPS)) {
+			vb->n = n0; /* drop the nodes: the trie it is */
+			goto out;
+		}
+		if (r < 0)
+			err = r;
+		else
+			root[f] = (uint32_t)r;
+		ntables = x.ntables;
+	}
+	if (!err) {
+		t->v6t.on = 1;
+		t->v6t.root[0] = root[0];
+		t->v6t.root[1] = root[1];
+		t->nv6slots = vb->n - n0;
+		t->nv6tables = ntables;
+	}
+out:
+	free(b[0].v);
+	free(b[1].v);
+	return err;
 }
 
 /* Every set hash of t (built by hash_split_family) into the v4 region's
@@ -1728,7 +1982,7 @@ static int build_hashes(struct fg_tables *t, struct v4build *vb)
 	return 0;
 }
 
-static int build_v4_tables(struct fg_tables *t)
+static int build_v4_tables(struct fg_tables *t, const struct compile_opts *o)
 {
 	struct v4build vb = { 0 };
 	struct ivls b[2] = { { 0 } };
@@ -1760,6 +2014,8 @@ static int build_v4_tables(struct fg_tables *t)
 	}
 	free(b[0].v);
 	free(b[1].v);
+	if (!err)
+		err = build_v6_trees(t, &vb, o);
 	if (!err)
 		err = build_hashes(t, &vb);
 	if (err) {
@@ -1794,6 +2050,13 @@ static void inline_tree(struct fg_tables *t, uint32_t *v, bool sets_matter)
 	struct fg_v4_bucket *bk;
 	uint32_t k;
 
+	if ((*v & FG_V4_TYPE_MASK) == FG_V6_TABLE) {
+		uint32_t *w = (uint32_t *)t->v4[(*v & FG_V6_TABLE_SLOT) - FG_HEAP_V4_BASE].b;
+
+		for (k = 0; k < 65536; k++)
+			inline_tree(t, &w[k], sets_matter);
+		return;
+	}
 	if ((*v & FG_V4_TYPE_MASK) != FG_V4_BUCKET) {
 		*v = leaf_inline(t, *v, sets_matter);
 		return;
@@ -1815,6 +2078,8 @@ static void inline_leaves(struct fg_tables *t, const bool sets_matter[2])
 			for (k = 0; k < 16; k++)
 				inline_tree(t, (uint32_t *)t->v4[f * 4096 + i].b + k,
 					    sets_matter[f]);
+	for (f = 0; f < 2 && t->v6t.on; f++)
+		inline_tree(t, &t->v6t.root[f], sets_matter[f]);
 }
 
 /* ---- top level ---------------------------------------------------------- */
@@ -2007,7 +2272,7 @@ int compile_tables(const struct policy *p, const struct compile_opts *opts,
 		t->cfg.flags |= FG_GEN_F_DPORT_IDX;
 	if ((ret = emit_classes(&c, &cs, t, sets_matter)))
 		goto out;
-	if (!(ret = build_v4_tables(t)))
+	if (!(ret = build_v4_tables(t, opts)))
 		inline_leaves(t, sets_matter);
 out:
 	if (ret == -E2BIG && err && !err[0])

@@ -41,6 +41,10 @@ struct fg_tables {
 	size_t nhkeys[2][2][FG_SET_HASHES];
 	void *htabs[2][2][FG_SET_HASHES];
 	size_t hbytes[2][2][FG_SET_HASHES];
+	/* IPv6 digit trees (abi.h): roots, or on = 0 for the trie; their
+	 * nodes are in the v4 slots */
+	struct fg_v6_trees v6t;
+	size_t nv6slots, nv6tables;
 	struct fg_heap_hdr cfg;        /* generation and bases: set at install */
 	/* Statistics of the build, for logs and benchmarks. */
 	size_t nexpanded;              /* rule entries before indexing */
@@ -66,6 +70,11 @@ struct compile_opts {
 	 * to collide in every attempt would), so the group stays in the tree
 	 * or trie; 0 in production */
 	unsigned set_hash_fail;
+	/* IPv6 digit trees (abi.h): fewest intervals of one digit that get
+	 * a direct table (0: FG_V6_TABLE_MIN; tests lower it), and, when
+	 * set, no trees at all: IPv6 prefixes in the LPM trie */
+	size_t v6_table_min;
+	bool v6_trie;
 };
 
 /*

@@ -720,8 +720,8 @@ int dp_revert(struct dp *dp)
  * generation's header, fg_hcfg to its set hashes, and fg_heap/fg_lpm
  * sized to its tables. */
 static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
-				 const struct fg_set_hashes *hashes, size_t nheap, size_t nlpm,
-				 int *err)
+				 const struct fg_set_hashes *hashes, const struct fg_v6_trees *v6t,
+				 size_t nheap, size_t nlpm, int *err)
 {
 	struct flowgate *g = flowgate__open();
 	struct bpf_map *m;
@@ -734,6 +734,7 @@ static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
 	bpf_program__set_autoload(g->progs.fg_tc_egress, false);
 	memcpy((void *)&g->rodata->fg_cfg, hdr, sizeof(*hdr));
 	memcpy((void *)&g->rodata->fg_hcfg, hashes, sizeof(*hashes));
+	memcpy((void *)&g->rodata->fg_v6cfg, v6t, sizeof(*v6t));
 	if ((*err = bpf_map__set_max_entries(g->maps.fg_heap, nheap)) ||
 	    (*err = bpf_map__set_max_entries(g->maps.fg_lpm, nlpm ? nlpm : 1)))
 		goto fail;
@@ -781,19 +782,21 @@ int dp_install(struct dp *dp, const struct fg_tables *t, uint64_t generation)
 	int fds[2] = { -1, -1 }, err;
 	bool recorded = false;
 
-	for (i = 0; i < t->nsrc; i++)
+	/* IPv6 prefixes go into the trie only when the generation has no
+	 * digit trees (abi.h) */
+	for (i = 0; i < t->nsrc && !t->v6t.on; i++)
 		nlpm += t->src[i].family == 6;
-	for (i = 0; i < t->ndst; i++)
+	for (i = 0; i < t->ndst && !t->v6t.on; i++)
 		nlpm += t->dst[i].family == 6;
 	heap = heap_build(t, generation, &nheap, &hdr);
 	if (!heap)
 		return -ENOMEM;
 	hdr.epoch = next_epoch(dp);
-	g = gen_load(dp, &hdr, &t->hashes, nheap, nlpm, &err);
+	g = gen_load(dp, &hdr, &t->hashes, &t->v6t, nheap, nlpm, &err);
 	if (!g)
 		goto out;
-	if ((err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->src, t->nsrc, false)) ||
-	    (err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->dst, t->ndst, true)) ||
+	if ((nlpm && (err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->src, t->nsrc, false))) ||
+	    (nlpm && (err = lpm_fill(bpf_map__fd(g->maps.fg_lpm), t->dst, t->ndst, true))) ||
 	    (err = array_fill(bpf_map__fd(g->maps.fg_heap), heap, sizeof(*heap), nheap))) {
 		pr_err("cannot fill the rule tables (%zu x 64 bytes, %zu prefixes): %s\n",
 		       nheap, nlpm, strerror(-err));

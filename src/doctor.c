@@ -409,7 +409,7 @@ static void check_features(json_t *doc, json_t *checks, const struct policy *p)
 		rate |= p->rules[i].rate_pps != 0;
 	}
 	feature(fs, checks, "rules", true, "XDP classifier, atomic generation swap");
-	feature(fs, checks, "sets", true, "LPM tries");
+	feature(fs, checks, "sets", true, "address trees and set hashes in the classifier");
 	if (state)
 		feature(fs, checks, "state", true, "connection tracking (XDP ingress, tcx egress)");
 	if (rate)

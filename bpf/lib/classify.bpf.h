@@ -196,13 +196,10 @@ static __always_inline __u32 fg_v4_entry(__u32 table, __u32 idx)
 	return v ? v[idx & 15] : 0;
 }
 
-static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
+static __always_inline __u32 fg_bucket_pick(const struct fg_v4_bucket *b, __u32 x)
 {
-	struct fg_v4_bucket *b = fg_heap_at(slot);
 	__u32 i, idx = 0;
 
-	if (!b)
-		return 0;
 	/* Branch-free: keys and x are below 2^16, so the sign of the 32-bit
 	 * difference is the comparison. Written with branches, the verifier
 	 * walked every combination of the nine outcomes. */
@@ -214,6 +211,13 @@ static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
 		idx += le & used;
 	}
 	return b->cls[idx];
+}
+
+static __always_inline __u32 fg_v4_bucket(__u32 slot, __u32 x)
+{
+	struct fg_v4_bucket *b = fg_heap_at(slot);
+
+	return b ? fg_bucket_pick(b, x) : 0;
 }
 
 /*
@@ -396,6 +400,42 @@ static __noinline __u32 fg_v4_class(__u32 e, __u32 addr)
 	return e;
 }
 
+/* IPv6 class (abi.h): from a field's root down the digit trees. hi and lo
+ * are the address's two halves in host order; each node or table names
+ * its digit, which is picked and shifted out without a branch. A global function:
+ * verified once, on its own, with e unknown (as a static subprogram each
+ * of its exits went on through the rest of fg_classify, and a digit
+ * index carried from step to step made every step's states distinct:
+ * past the verifier's 1M instructions). */
+__noinline __u32 fg_v6_class(__u32 e, __u64 hi, __u64 lo)
+{
+	__u32 step;
+
+#pragma clang loop unroll(disable)
+	for (step = 0; step < FG_V6_MAX_STEPS; step++) {
+		const struct fg_v4_bucket *b;
+		__u32 k, d;
+		__u64 w;
+
+		if ((e & FG_V4_TYPE_MASK) == FG_V6_TABLE) {
+			k = (e >> FG_V6_TABLE_SHIFT) & 7;
+			w = hi ^ ((hi ^ lo) & -(__u64)(k >> 2));
+			d = (w >> (48 - 16 * (k & 3))) & 0xffff;
+			e = fg_v4_entry(e & FG_V6_TABLE_SLOT, d);
+			continue;
+		}
+		if ((e & FG_V4_TYPE_MASK) != FG_V4_BUCKET)
+			return e;
+		b = fg_heap_at(e & FG_V4_VALUE_MASK);
+		if (!b)
+			return 0;
+		k = b->digit & 7;
+		w = hi ^ ((hi ^ lo) & -(__u64)(k >> 2));
+		e = fg_bucket_pick(b, (w >> (48 - 16 * (k & 3))) & 0xffff);
+	}
+	return 0; /* deeper than the compiler builds: not reached */
+}
+
 static __always_inline __u32 fg_port_class(__u32 idx)
 {
 	__u32 *v = fg_heap_at(fg_cfg.port_base + idx / FG_HEAP_PORTS_PER_SLOT);
@@ -459,6 +499,11 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 		cd = fg_v4_entry(fg_cfg.v4_dst_root, b >> 16);
 		cs = fg_v4_class(cs, a);
 		cd = fg_v4_class(cd, b);
+	} else if (fg_v6cfg.on) {
+		cs = fg_v6_class(fg_v6cfg.root[0], bpf_be64_to_cpu(*(const __u64 *)p->src),
+				 bpf_be64_to_cpu(*(const __u64 *)(p->src + 8)));
+		cd = fg_v6_class(fg_v6cfg.root[1], bpf_be64_to_cpu(*(const __u64 *)p->dst),
+				 bpf_be64_to_cpu(*(const __u64 *)(p->dst + 8)));
 	} else {
 		cs = fg_lpm_class(FG_TAG_SRC6, p->src, true);
 		cd = fg_lpm_class(FG_TAG_DST6, p->dst, true);

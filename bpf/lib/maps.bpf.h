@@ -26,6 +26,9 @@ const volatile struct fg_heap_hdr fg_cfg = {};
  * without big sets has no probe in its program. */
 const volatile struct fg_set_hashes fg_hcfg = {};
 
+/* The generation's IPv6 digit trees (abi.h): constants like fg_cfg. */
+const volatile struct fg_v6_trees fg_v6cfg = {};
+
 /* Classifier tables (abi.h heap layout); max_entries set at load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

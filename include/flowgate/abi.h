@@ -263,6 +263,37 @@ struct fg_heap_slot {
 #define FG_V4_MAX_DEPTH 5
 
 /*
+ * IPv6 address classes: digit trees, the IPv4 scheme carried on through
+ * the address. The address is read as eight 16-bit digits. The tree for
+ * digit k covers one block of addresses (digits 0..k-1 fixed) and is made
+ * of fg_v4_bucket nodes whose keys are digit k (the node's `digit`); a
+ * result is a class or list, as in the IPv4 trees, or FG_V4_BUCKET | slot:
+ * a child node, on the same digit or, for a digit value whose sub-block
+ * holds a prefix boundary, on the next; or FG_V6_TABLE | k << 27 | slot:
+ * for a digit with many boundaries, a table of 65536 results (4096
+ * slots) indexed by digit k, one load where a tree would take three to
+ * five. Prefixes up to /16 end in digit
+ * 0's tree, up to /32 in digit 1's, and so on; a lookup is one bucket per
+ * level, at most FG_V6_MAX_STEPS. fg_v6cfg (the generation program's
+ * read-only data) gives each field's root value; the nodes live in the
+ * heap with the IPv4 trees. When the trees would take more than about 4
+ * slots (256 bytes) a prefix, or be deeper than FG_V6_MAX_STEPS (a huge set of long,
+ * scattered prefixes that set hashes did not take), the generation uses
+ * the LPM trie fg_lpm instead (on = 0).
+ */
+#define FG_V6_MAX_STEPS 40
+#define FG_V6_TABLE 0xc0000000u
+#define FG_V6_TABLE_SHIFT 27
+#define FG_V6_TABLE_SLOT 0x07ffffffu
+#define FG_V6_TABLE_MIN 2048 /* intervals of one digit that get a table */
+
+struct fg_v6_trees {
+	__u32 on;      /* 1: IPv6 addresses use the trees; 0: the trie */
+	__u32 root[2]; /* [0] source, [1] destination */
+	__u32 pad0;
+};
+
+/*
  * Set hashes. When a named set holds many CIDRs of one prefix length (a
  * 1M-entry blocklist of /32s and /24s, or of IPv6 /128s and /64s), those
  * CIDRs leave the IPv4 trees or the IPv6 trie: the CIDRs of one family and
@@ -337,7 +368,8 @@ struct fg_v4_bucket {
 	__u16 n;                       /* boundaries used */
 	__u16 key[FG_V4_BUCKET_KEYS];  /* interval starts (low 16 bits), sorted */
 	__u32 cls[FG_V4_BUCKET_KEYS + 1]; /* cls[i]: from key[i-1] below key[i] */
-	__u32 pad0;
+	__u32 digit;                   /* IPv6 trees: which 16-bit digit (0-7)
+					* of the address the keys are */
 };
 
 /*

@@ -345,11 +345,17 @@ static bool mutate;
  * verdicts. */
 static size_t hash_min, hashed, hashed6, compact4;
 static unsigned hash_fail;
+/* IPv6 lookups of the next installs: v6_table_min for the digit trees'
+ * direct tables (0: the default), or the LPM trie (v6_trie); and how many
+ * installs used the trees, built tables, used the trie. */
+static size_t v6_table_min, v6_tree_installs, v6_tables, v6_trie_installs;
+static bool v6_trie;
 
 static int install_gen(const struct policy *p)
 {
 	struct compile_opts o = { .default_slot = FG_SLOT_DEFAULT, .set_hash_min = hash_min,
-				  .set_hash_fail = hash_fail };
+				  .set_hash_fail = hash_fail, .v6_table_min = v6_table_min,
+				  .v6_trie = v6_trie };
 	struct fg_tables t;
 	char err[256];
 	int ret, fi, f, h;
@@ -368,6 +374,9 @@ static int install_gen(const struct policy *p)
 			hashed6 += t.nhkeys[1][f][h];
 			compact4 += t.hashes.t[f][h].rbits != 0; /* abi.h */
 		}
+	v6_tree_installs += t.v6t.on;
+	v6_trie_installs += !t.v6t.on;
+	v6_tables += t.nv6tables;
 	ret = dp_install(dp, &t, ++gen);
 	compile_free(&t);
 	return ret;
@@ -601,6 +610,11 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 		/* a third each: default threshold, every set CIDR group hashed,
 		 * groups of 16 or more hashed */
 		hash_min = i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 16;
+		/* IPv6: a quarter each in the trie and with a direct table
+		 * for every digit of 8 intervals or more; the rest at the
+		 * defaults */
+		v6_trie = i % 4 == 3;
+		v6_table_min = i % 4 == 1 ? 8 : 0;
 		o.nrules = min_rules + randpol_below(&rng, max_rules - min_rules + 1);
 		o.big_set = 200 + randpol_below(&rng, 2000);
 		if (randpol_build(&rng, &o, &p)) {
@@ -616,6 +630,8 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 			break; /* enough */
 	}
 	hash_min = 0;
+	v6_trie = false;
+	v6_table_min = 0;
 	free(pkts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("  %zu packets compared (%zu later fragments skipped), %zu rules, %.1f s\n", ncmp,
@@ -632,6 +648,10 @@ static void test_diff_random_policies(void)
 	       hashed6 - before6);
 	if (hashed == before || hashed6 == before6)
 		FG_TEST_FAILF("no policy had a set hash of each family: the hashes went untested");
+	printf("  IPv6: %zu installs with digit trees (%zu direct tables), %zu with the trie\n",
+	       v6_tree_installs, v6_tables, v6_trie_installs);
+	if (!v6_tree_installs || !v6_tables || !v6_trie_installs)
+		FG_TEST_FAILF("the IPv6 digit trees, their tables or the trie went untested");
 }
 
 /* Deep lists: 1k..5k rules, so class lists are long and walks stop early. */
