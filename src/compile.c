@@ -1836,6 +1836,8 @@ static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, ui
 	*steps = 0;
 	if (a == b)
 		return v[a].cls;
+	if (x->vb->n > x->slot_cap + 4096 * x->ntables)
+		return -E2BIG; /* give up early: the trie it will be */
 	for (nb = a + 1; nb <= b && r >= 0; nb++) {
 		uint32_t d = (uint32_t)((v[nb].start - lo) >> shift);
 		u128 sublo, subend;
@@ -1924,7 +1926,9 @@ static int build_v6_trees(struct fg_tables *t, struct v4build *vb, const struct 
 	for (f = 0; f < 2 && !err; f++)
 		err = v6_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f], &nv6);
 	for (f = 0; f < 2 && !err; f++) {
-		struct v6build x = { .vb = vb, .b = &b[f], .slot_cap = n0 + 4 * nv6 + 8192,
+		struct v6build x = { .vb = vb, .b = &b[f],
+				     .slot_cap = n0 + (4 * nv6 + 8192 < FG_V6_MAX_SLOTS
+							  ? 4 * nv6 + 8192 : FG_V6_MAX_SLOTS),
 				     .table_min = o && o->v6_table_min ? o->v6_table_min
 								       : FG_V6_TABLE_MIN,
 				     .ntables = ntables };

@@ -276,12 +276,13 @@ struct fg_heap_slot {
  * 0's tree, up to /32 in digit 1's, and so on; a lookup is one bucket per
  * level, at most FG_V6_MAX_STEPS. fg_v6cfg (the generation program's
  * read-only data) gives each field's root value; the nodes live in the
- * heap with the IPv4 trees. When the trees would take more than about 4
- * slots (256 bytes) a prefix, or be deeper than FG_V6_MAX_STEPS (a huge set of long,
+ * heap with the IPv4 trees. When the trees would take more than 4 slots
+ * (256 bytes) a prefix plus 8192, or FG_V6_MAX_SLOTS (64 MB), or be deeper than FG_V6_MAX_STEPS (a huge set of long,
  * scattered prefixes that set hashes did not take), the generation uses
  * the LPM trie fg_lpm instead (on = 0).
  */
 #define FG_V6_MAX_STEPS 40
+#define FG_V6_MAX_SLOTS (1u << 20)
 #define FG_V6_TABLE 0xc0000000u
 #define FG_V6_TABLE_SHIFT 27
 #define FG_V6_TABLE_SLOT 0x07ffffffu
