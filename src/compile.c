@@ -1570,8 +1570,13 @@ out:
 
 /* ---- IPv4 root table and bucket trees ------------------------------------ */
 
+typedef unsigned __int128 u128;
+
+/* An elementary interval of an address field (IPv4 or IPv6, as a 128-bit
+ * number) or of one digit block: where it starts, and its class or tree
+ * value. */
 struct ivl {
-	uint64_t start;
+	u128 start;
 	uint32_t cls;
 };
 
@@ -1580,7 +1585,7 @@ struct ivls {
 	size_t n, cap;
 };
 
-static int ivl_emit(struct ivls *b, uint64_t at, uint32_t cls)
+static int ivl_emit(struct ivls *b, u128 at, uint32_t cls)
 {
 	if (b->n && b->v[b->n - 1].start == at) {
 		b->v[b->n - 1].cls = cls;
@@ -1598,19 +1603,29 @@ static int ivl_emit(struct ivls *b, uint64_t at, uint32_t cls)
 	return 0;
 }
 
-static uint32_t v4_val(const uint8_t *a)
+/* An address as a number: IPv4 in 32 bits, IPv6 in 128. */
+static u128 addr_val(const uint8_t *a, int fam)
 {
-	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	u128 x = 0;
+	int i;
+
+	for (i = 0; i < (fam == 4 ? 4 : 16); i++)
+		x = x << 8 | a[i];
+	return x;
 }
 
-/* Elementary intervals of one field: the class of the longest prefix
- * covering each address. e[] is sorted by (family, address, length). */
-static int v4_intervals(const struct fg_lpm_ent *e, size_t n, struct ivls *b)
+/* Elementary intervals of one field and family: the class of the longest
+ * prefix covering each address. e[] is sorted by (family, address,
+ * length); *nfam counts the prefixes of the family. */
+static int addr_intervals(const struct fg_lpm_ent *e, size_t n, int fam, struct ivls *b,
+			  size_t *nfam)
 {
 	struct {
-		uint64_t end;
+		u128 end;
 		uint32_t cls;
 	} *st = malloc((n + 1) * sizeof(*st));
+	const unsigned bits = fam == 4 ? 32 : 128;
+	const u128 top = fam == 4 ? 0xffffffffu : ~(u128)0;
 	size_t sp = 0, i;
 	int err = 0;
 
@@ -1618,25 +1633,26 @@ static int v4_intervals(const struct fg_lpm_ent *e, size_t n, struct ivls *b)
 		return -ENOMEM;
 	err = ivl_emit(b, 0, 0);
 	for (i = 0; i < n && !err; i++) {
-		uint64_t s, end;
+		u128 s, host;
 
-		if (e[i].family != 4)
+		if (e[i].family != fam)
 			continue;
-		s = v4_val(e[i].addr);
-		end = s + (1ULL << (32 - e[i].len)) - 1;
+		++*nfam;
+		host = e[i].len ? ((u128)1 << (bits - e[i].len)) - 1 : top;
+		s = addr_val(e[i].addr, fam) & ~host;
 		while (sp && st[sp - 1].end < s && !err) {
 			sp--;
 			err = ivl_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
 		}
 		if (!err)
 			err = ivl_emit(b, s, e[i].cls);
-		st[sp].end = end;
+		st[sp].end = s | host;
 		st[sp].cls = e[i].cls;
 		sp++;
 	}
 	while (sp && !err) {
 		sp--;
-		if (st[sp].end < 0xffffffffULL)
+		if (st[sp].end < top)
 			err = ivl_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
 	}
 	free(st);
@@ -1710,93 +1726,9 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 
 /* ---- IPv6 digit trees (abi.h) -------------------------------------------- */
 
-typedef unsigned __int128 u128;
-
-struct ivl6 {
-	u128 start;
-	uint32_t cls;
-};
-
-struct ivls6 {
-	struct ivl6 *v;
-	size_t n, cap;
-};
-
-static int ivl6_emit(struct ivls6 *b, u128 at, uint32_t cls)
-{
-	if (b->n && b->v[b->n - 1].start == at) {
-		b->v[b->n - 1].cls = cls;
-		if (b->n > 1 && b->v[b->n - 2].cls == cls)
-			b->n--;
-		return 0;
-	}
-	if (b->n && b->v[b->n - 1].cls == cls)
-		return 0;
-	if (grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v)))
-		return -ENOMEM;
-	b->v[b->n].start = at;
-	b->v[b->n].cls = cls;
-	b->n++;
-	return 0;
-}
-
-static u128 v6_val(const uint8_t *a)
-{
-	u128 x = 0;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		x = x << 8 | a[i];
-	return x;
-}
-
-/* v4_intervals for the IPv6 prefixes of e[] (sorted by family, address,
- * length). *nv6 counts them. */
-static int v6_intervals(const struct fg_lpm_ent *e, size_t n, struct ivls6 *b, size_t *nv6)
-{
-	struct {
-		u128 end;
-		uint32_t cls;
-	} *st = malloc((n + 1) * sizeof(*st));
-	const u128 top = ~(u128)0;
-	size_t sp = 0, i;
-	int err = 0;
-
-	if (!st)
-		return -ENOMEM;
-	err = ivl6_emit(b, 0, 0);
-	for (i = 0; i < n && !err; i++) {
-		u128 s, end;
-
-		if (e[i].family != 6)
-			continue;
-		++*nv6;
-		/* a prefix may be given with host bits set (2001:db8:ffff::/33) */
-		end = e[i].len ? ((u128)1 << (128 - e[i].len)) - 1 : top;
-		s = v6_val(e[i].addr) & ~end;
-		end |= s;
-		while (sp && st[sp - 1].end < s && !err) {
-			sp--;
-			err = ivl6_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
-		}
-		if (!err)
-			err = ivl6_emit(b, s, e[i].cls);
-		st[sp].end = end;
-		st[sp].cls = e[i].cls;
-		sp++;
-	}
-	while (sp && !err) {
-		sp--;
-		if (st[sp].end < top)
-			err = ivl6_emit(b, st[sp].end + 1, sp ? st[sp - 1].cls : 0);
-	}
-	free(st);
-	return err;
-}
-
 struct v6build {
 	struct v4build *vb;
-	const struct ivls6 *b;
+	const struct ivls *b;
 	size_t slot_cap;  /* vb->n may not pass this (plus 4096 a table):
 			   * else the trie */
 	size_t table_min; /* intervals of one digit that get a table */
@@ -1824,7 +1756,7 @@ static uint32_t tree_levels(size_t n)
  */
 static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, uint32_t *steps)
 {
-	const struct ivl6 *v = x->b->v;
+	const struct ivl *v = x->b->v;
 	const unsigned shift = 112 - 16 * k;
 	const u128 sub = (u128)1 << shift;
 	struct ivls segs = { 0 };
@@ -1914,7 +1846,7 @@ static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, ui
  * trie) when they would be too big or too deep. */
 static int build_v6_trees(struct fg_tables *t, struct v4build *vb, const struct compile_opts *o)
 {
-	struct ivls6 b[2] = { { 0 } };
+	struct ivls b[2] = { { 0 } };
 	size_t n0 = vb->n, nv6 = 0, ntables = 0;
 	uint32_t steps[2] = { 0, 0 }, root[2] = { 0, 0 };
 	int f, err = 0;
@@ -1924,7 +1856,7 @@ static int build_v6_trees(struct fg_tables *t, struct v4build *vb, const struct 
 	if (o && o->v6_trie)
 		return 0;
 	for (f = 0; f < 2 && !err; f++)
-		err = v6_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f], &nv6);
+		err = addr_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, 6, &b[f], &nv6);
 	for (f = 0; f < 2 && !err; f++) {
 		struct v6build x = { .vb = vb, .b = &b[f],
 				     .slot_cap = n0 + (4 * nv6 + 8192 < FG_V6_MAX_SLOTS
@@ -1991,13 +1923,13 @@ static int build_v4_tables(struct fg_tables *t, const struct compile_opts *o)
 	struct v4build vb = { 0 };
 	struct ivls b[2] = { { 0 } };
 	int f, err = 0;
-	size_t k;
+	size_t k, nv4 = 0;
 	uint32_t h;
 
 	if (v4_alloc(&vb, 2 * 4096) < 0)
 		return -ENOMEM;
 	for (f = 0; f < 2 && !err; f++) {
-		err = v4_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, &b[f]);
+		err = addr_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, 4, &b[f], &nv4);
 		vb.b = &b[f];
 		/* k: the interval holding the /16's first address */
 		for (h = 0, k = 0; h < 65536 && !err; h++) {
