@@ -378,9 +378,14 @@ static int bench_v6_set(const char *name, size_t nrules, const struct compile_op
 
 	snprintf(rp, sizeof(rp), "%s/%s_100000.gz", cbdir, name);
 	snprintf(tp, sizeof(tp), "%s/%s_100000_trace.gz", cbdir, name);
-	if ((err = cb_load_rules(rp, nrules, &p)) || (err = cb_load_trace(tp, max_trace, &tr, &ntr))) {
-		fprintf(stderr, "cannot load %s / %s: %s\n", rp, tp, strerror(-err));
+	if ((err = cb_load_rules(rp, nrules, &p))) {
+		fprintf(stderr, "cannot load %s: %s\n", rp, strerror(-err));
 		return err;
+	}
+	if ((err = cb_load_trace(tp, max_trace, &tr, &ntr)) || !ntr) {
+		fprintf(stderr, "cannot load %s: %s\n", tp, strerror(err ? -err : EINVAL));
+		err = err ? err : -EINVAL;
+		goto out;
 	}
 	cb_rules_to_v6(&p);
 	t6 = calloc(ntr, sizeof(*t6));

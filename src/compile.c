@@ -1729,11 +1729,22 @@ static void v4_set(struct v4build *vb, size_t table, uint32_t idx, uint32_t val)
 struct v6build {
 	struct v4build *vb;
 	const struct ivls *b;
-	size_t slot_cap;  /* vb->n may not pass this (plus 4096 a table):
-			   * else the trie */
+	size_t n0;        /* vb->n before the trees */
+	size_t nv6;       /* IPv6 prefixes of both fields */
+	size_t max_slots; /* FG_V6_MAX_SLOTS, or the test's */
 	size_t table_min; /* intervals of one digit that get a table */
 	size_t ntables;
 };
+
+/* Where vb->n may go before the trees give way to the trie: 4 slots a
+ * prefix plus 8192, plus each direct table's 4096 (it replaces at least
+ * table_min intervals' worth of tree), and never past max_slots. */
+static size_t v6_cap(const struct v6build *x)
+{
+	size_t c = 4 * x->nv6 + 8192 + 4096 * x->ntables;
+
+	return x->n0 + (c < x->max_slots ? c : x->max_slots);
+}
 
 /* Bucket levels of v4_tree over n intervals. */
 static uint32_t tree_levels(size_t n)
@@ -1768,7 +1779,7 @@ static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, ui
 	*steps = 0;
 	if (a == b)
 		return v[a].cls;
-	if (x->vb->n > x->slot_cap + 4096 * x->ntables)
+	if (x->vb->n > v6_cap(x))
 		return -E2BIG; /* give up early: the trie it will be */
 	for (nb = a + 1; nb <= b && r >= 0; nb++) {
 		uint32_t d = (uint32_t)((v[nb].start - lo) >> shift);
@@ -1834,9 +1845,7 @@ static int64_t v6_node(struct v6build *x, int k, size_t a, size_t b, u128 lo, ui
 		x->vb->b = saved;
 		*steps = tree_levels(segs.n) + deepest;
 	}
-	/* each table brings its own 4096 slots (it replaces at least
-	 * table_min intervals' worth of tree) */
-	if (r >= 0 && x->vb->n > x->slot_cap + 4096 * x->ntables)
+	if (r >= 0 && x->vb->n > v6_cap(x))
 		r = -E2BIG;
 	free(segs.v);
 	return r;
@@ -1858,15 +1867,17 @@ static int build_v6_trees(struct fg_tables *t, struct v4build *vb, const struct 
 	for (f = 0; f < 2 && !err; f++)
 		err = addr_intervals(f ? t->dst : t->src, f ? t->ndst : t->nsrc, 6, &b[f], &nv6);
 	for (f = 0; f < 2 && !err; f++) {
-		struct v6build x = { .vb = vb, .b = &b[f],
-				     .slot_cap = n0 + (4 * nv6 + 8192 < FG_V6_MAX_SLOTS
-							  ? 4 * nv6 + 8192 : FG_V6_MAX_SLOTS),
+		struct v6build x = { .vb = vb, .b = &b[f], .n0 = n0, .nv6 = nv6,
+				     .max_slots = o && o->v6_max_slots ? o->v6_max_slots
+								       : FG_V6_MAX_SLOTS,
 				     .table_min = o && o->v6_table_min ? o->v6_table_min
 								       : FG_V6_TABLE_MIN,
 				     .ntables = ntables };
 		int64_t r = v6_node(&x, 0, 0, b[f].n - 1, 0, &steps[f]);
 
-		if (r == -E2BIG || (r >= 0 && steps[f] > FG_V6_MAX_STEPS)) {
+		/* the lookup's loop makes FG_V6_MAX_STEPS passes, the last
+		 * one to return the class: at most one bucket fewer */
+		if (r == -E2BIG || (r >= 0 && steps[f] >= FG_V6_MAX_STEPS)) {
 			vb->n = n0; /* drop the nodes: the trie it is */
 			goto out;
 		}

@@ -71,10 +71,13 @@ struct compile_opts {
 	 * or trie; 0 in production */
 	unsigned set_hash_fail;
 	/* IPv6 digit trees (abi.h): fewest intervals of one digit that get
-	 * a direct table (0: FG_V6_TABLE_MIN; tests lower it), and, when
+	 * a direct table (0: FG_V6_TABLE_MIN; tests change it), and, when
 	 * set, no trees at all: IPv6 prefixes in the LPM trie */
 	size_t v6_table_min;
 	bool v6_trie;
+	/* most heap slots the IPv6 trees may take; 0: FG_V6_MAX_SLOTS
+	 * (tests lower it to reach the fallback to the trie) */
+	size_t v6_max_slots;
 };
 
 /*

@@ -277,9 +277,12 @@ struct fg_heap_slot {
  * level, at most FG_V6_MAX_STEPS. fg_v6cfg (the generation program's
  * read-only data) gives each field's root value; the nodes live in the
  * heap with the IPv4 trees. When the trees would take more than 4 slots
- * (256 bytes) a prefix plus 8192, or FG_V6_MAX_SLOTS (64 MB), or be deeper than FG_V6_MAX_STEPS (a huge set of long,
- * scattered prefixes that set hashes did not take), the generation uses
- * the LPM trie fg_lpm instead (on = 0).
+ * (256 bytes) a prefix plus 8192 (plus 4096 a direct table), or more than
+ * FG_V6_MAX_SLOTS (64 MB) in all (a big set of long, scattered prefixes
+ * that set hashes did not take), or a path would need FG_V6_MAX_STEPS
+ * buckets (only with a raised table threshold: with the default one a
+ * digit's tree has at most 4 levels, a path at most 32), the generation
+ * uses the LPM trie fg_lpm instead (on = 0).
  */
 #define FG_V6_MAX_STEPS 40
 #define FG_V6_MAX_SLOTS (1u << 20)

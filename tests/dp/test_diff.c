@@ -348,14 +348,14 @@ static unsigned hash_fail;
 /* IPv6 lookups of the next installs: v6_table_min for the digit trees'
  * direct tables (0: the default), or the LPM trie (v6_trie); and how many
  * installs used the trees, built tables, used the trie. */
-static size_t v6_table_min, v6_tree_installs, v6_tables, v6_trie_installs;
+static size_t v6_table_min, v6_max_slots, v6_tree_installs, v6_tables, v6_trie_installs;
 static bool v6_trie;
 
 static int install_gen(const struct policy *p)
 {
 	struct compile_opts o = { .default_slot = FG_SLOT_DEFAULT, .set_hash_min = hash_min,
 				  .set_hash_fail = hash_fail, .v6_table_min = v6_table_min,
-				  .v6_trie = v6_trie };
+				  .v6_trie = v6_trie, .v6_max_slots = v6_max_slots };
 	struct fg_tables t;
 	char err[256];
 	int ret, fi, f, h;
@@ -610,11 +610,13 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 		/* a third each: default threshold, every set CIDR group hashed,
 		 * groups of 16 or more hashed */
 		hash_min = i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 16;
-		/* IPv6: a quarter each in the trie and with a direct table
-		 * for every digit of 8 intervals or more; the rest at the
-		 * defaults */
-		v6_trie = i % 4 == 3;
+		/* IPv6: a quarter each with a direct table for every digit
+		 * of 8 intervals or more, with room for 16 slots of trees
+		 * (most fall back to the trie), forced to the trie, and at
+		 * the defaults */
 		v6_table_min = i % 4 == 1 ? 8 : 0;
+		v6_max_slots = i % 4 == 2 ? 16 : 0;
+		v6_trie = i % 4 == 3;
 		o.nrules = min_rules + randpol_below(&rng, max_rules - min_rules + 1);
 		o.big_set = 200 + randpol_below(&rng, 2000);
 		if (randpol_build(&rng, &o, &p)) {
@@ -631,7 +633,7 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 	}
 	hash_min = 0;
 	v6_trie = false;
-	v6_table_min = 0;
+	v6_table_min = v6_max_slots = 0;
 	free(pkts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("  %zu packets compared (%zu later fragments skipped), %zu rules, %.1f s\n", ncmp,
@@ -640,7 +642,8 @@ static void run_diff(uint64_t base_seed, size_t npol, size_t npkts, unsigned int
 
 static void test_diff_random_policies(void)
 {
-	size_t before = hashed, before6 = hashed6;
+	size_t before = hashed, before6 = hashed6, trees0 = v6_tree_installs, tables0 = v6_tables,
+	       trie0 = v6_trie_installs;
 
 	run_diff(env_u64("FG_DIFF_SEED", 1), env_u64("FG_DIFF_ITERS", 200),
 		 env_u64("FG_DIFF_PKTS", 500), 0, 60, "small policies");
@@ -649,10 +652,11 @@ static void test_diff_random_policies(void)
 	if (hashed == before || hashed6 == before6)
 		FG_TEST_FAILF("no policy had a set hash of each family: the hashes went untested");
 	printf("  IPv6: %zu installs with digit trees (%zu direct tables), %zu with the trie\n",
-	       v6_tree_installs, v6_tables, v6_trie_installs);
-	if (!v6_tree_installs || !v6_tables || !v6_trie_installs)
+	       v6_tree_installs - trees0, v6_tables - tables0, v6_trie_installs - trie0);
+	if (v6_tree_installs == trees0 || v6_tables == tables0 || v6_trie_installs == trie0)
 		FG_TEST_FAILF("the IPv6 digit trees, their tables or the trie went untested");
 }
+
 
 /* Deep lists: 1k..5k rules, so class lists are long and walks stop early. */
 static void test_diff_large_policies(void)
@@ -973,6 +977,99 @@ static void test_diff_big_set(void)
 	wide_address_space(6000, 0, SIZE_MAX);
 }
 
+/*
+ * IPv6 prefixes at the edges of the digit trees: ::/0, ::/128, the
+ * all-ones /128, prefixes that end at the top of the space or of a
+ * digit, lengths on and off the 16-bit digits, nested; source and
+ * destination packets on each prefix's first and last address and just
+ * outside. Four builds: the defaults, a direct table for every digit of
+ * 2 or more intervals, never a table (deep trees), and trees capped at
+ * 16 slots (the fallback to the trie); the last must have fallen back and
+ * the second built tables.
+ */
+static void test_diff_v6_edges(void)
+{
+	static const char *const pfx[] = {
+		"::/0", "::/128", "::1/128", "::/1", "8000::/1", "::/127",
+		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127",
+		"ffff::/16", "fffe::/15", "ffff:ffff::/32", "ffff:ffff:ffff:ffff::/64",
+		"7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "2001:db8::/32", "2001:db8::/33",
+		"2001:db8:8000::/33", "2001:db8::/48", "2001:db8:0:1::/64", "2001:db8::ffff/128",
+		"2001:db8:0:1:8000::/65", "2001:db8:0:1::/113", "2001:db8:0:1::8000/113",
+		"2001:db8:1::/47", "2001:db8:1:ffff::/64", "::ffff:0:0/96", "::ffff:10.0.0.0/104",
+		"fe80::/10", "ff00::/8", "2001:db8:0:1:2:3:4:5/128", "2001:db8:0:1:2:3:4:0/112",
+	};
+	enum { NP = sizeof(pfx) / sizeof(pfx[0]), NPKTS = NP * 8 };
+	static const struct {
+		size_t table_min, max_slots;
+		const char *what;
+	} builds[] = { { 0, 0, "defaults" }, { 2, 0, "tables from 2 intervals" },
+		       { SIZE_MAX, 0, "no tables" }, { 0, 16, "16 slots: the trie" } };
+	struct fg_cidr c[NP];
+	struct fg_rule_spec r[2 * NP];
+	struct randpkt *pkts = calloc(NPKTS, sizeof(*pkts));
+	char names[2 * NP][16];
+	struct policy p = { .version = 1, .rules = r, .nrules = 2 * NP,
+			    .default_action = FG_ACT_DROP };
+	size_t i, k, ncmp = 0, nskip = 0;
+
+	if (!pkts)
+		return;
+	for (i = 0; i < NP; i++) {
+		static const int acts[] = { FG_ACT_ALLOW, FG_ACT_DROP, FG_ACT_LOG };
+
+		c[i] = dpt_cidr(pfx[i]);
+		snprintf(names[2 * i], sizeof(names[0]), "s%zu", i);
+		snprintf(names[2 * i + 1], sizeof(names[0]), "d%zu", i);
+		/* the shorter prefixes later, so the longer ones inside them
+		 * decide first (and ::/0 last of all) */
+		r[2 * (NP - 1 - i)] = dpt_rule(names[2 * i], acts[i % 3]);
+		r[2 * (NP - 1 - i)].src.any = false;
+		r[2 * (NP - 1 - i)].src.cidrs = &c[i];
+		r[2 * (NP - 1 - i)].src.ncidrs = 1;
+		r[2 * (NP - 1 - i) + 1] = dpt_rule(names[2 * i + 1], acts[(i + 1) % 3]);
+		r[2 * (NP - 1 - i) + 1].dst.any = false;
+		r[2 * (NP - 1 - i) + 1].dst.cidrs = &c[i];
+		r[2 * (NP - 1 - i) + 1].dst.ncidrs = 1;
+	}
+	for (i = 0, k = 0; i < NP; i++) {
+		int edge;
+
+		for (edge = 0; edge < 4; edge++) {
+			int dir;
+
+			for (dir = 0; dir < 2; dir++, k++) {
+				struct randpkt *rp = &pkts[k];
+				struct fg_cidr other = c[(i * 7 + edge + dir) % NP];
+
+				pkt_spec_init(&rp->spec, PKT_L3_V6, IPPROTO_UDP);
+				prefix_edge(&c[i], edge, dir ? rp->spec.dst : rp->spec.src);
+				prefix_edge(&other, (edge + 1) & 3, dir ? rp->spec.src : rp->spec.dst);
+				rp->spec.dport = 53;
+				rp->spec.payload_len = 4;
+				rp->ifname = "fgt2";
+				if (pkt_expect(&rp->spec, &rp->pkt) == FG_R_NONE)
+					rp->pkt.ct_state = ct_without_entry(&rp->pkt);
+			}
+		}
+	}
+	for (i = 0; i < sizeof(builds) / sizeof(builds[0]); i++) {
+		size_t trees0 = v6_tree_installs, tables0 = v6_tables;
+
+		v6_table_min = builds[i].table_min;
+		v6_max_slots = builds[i].max_slots;
+		diff_policy(&p, pkts, 0, i, NPKTS, &ncmp, &nskip);
+		printf("  %s: %s, %zu direct tables\n", builds[i].what,
+		       v6_tree_installs > trees0 ? "digit trees" : "the trie", v6_tables - tables0);
+		if ((builds[i].max_slots != 0) != (v6_tree_installs == trees0) ||
+		    (builds[i].table_min == 2 && v6_tables == tables0))
+			FG_TEST_FAILF("%s: not the build it was meant to be", builds[i].what);
+	}
+	v6_table_min = v6_max_slots = 0;
+	printf("  %zu packets compared, %zu prefixes x 4 builds\n", ncmp, (size_t)NP);
+	free(pkts);
+}
+
 int main(void)
 {
 	int err = dpt_netns(ifnames, N(ifnames));
@@ -992,6 +1089,7 @@ int main(void)
 	RUN_TEST(test_diff_cache_across_generations);
 	RUN_TEST(test_diff_wide_address_space);
 	RUN_TEST(test_diff_big_set);
+	RUN_TEST(test_diff_v6_edges);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
