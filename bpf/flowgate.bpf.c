@@ -195,17 +195,6 @@ static __always_inline __u32 fg_kept_xor(__u32 a, __u32 b)
 	return x;
 }
 
-/* All ones when x != 0, else 0, without a branch: BPF has no conditional
- * move or set-on-condition, and clang turns (x != 0) into a jump. */
-static __always_inline __u64 fg_nz_mask(__u64 x)
-{
-	__u64 m;
-
-	asm("%[m] = %[x]\n\t%[m] = -%[m]\n\t%[m] |= %[x]\n\t%[m] s>>= 63"
-	    : [m] "=&r"(m) : [x] "r"(x));
-	return m;
-}
-
 /* Nonzero unless entry e holds this key in this epoch. A field no rule
  * constrains is 0 in the key and in every entry of the epoch: only the
  * others are compared (kept branches, see fg_keep). */
@@ -235,38 +224,50 @@ static __always_inline int fg_flow4_verdict(const struct fg_pkt *p,
 		    (h & (FG_FLOW4_BUCKETS - 1));
 	struct fg_flow4_bucket *b = bpf_map_lookup_elem(&fg_flows4, &idx);
 	struct fg_flow4_ent *e;
+	__u32 way;
 
-	/* Both ways are compared and the hit selected with masks: a branch
-	 * on which way holds the flow is a coin toss once many flows are
-	 * cached (random replacement), and its mispredictions cost a known
-	 * packet of a 200-source stream 7 ns (docs/datapath.md). (The IPv6
-	 * lookup below keeps its branch: the same change there made clang
-	 * spill 32-48 more bytes of fg_xdp_gen's stack, which has none to
-	 * spare; see classify.bpf.h.) */
+	/* Way 0 first: a new flow goes into way 0 (below), so a bucket's
+	 * most recent flow is there and the branch is predictable however
+	 * many flows are cached. (With random replacement half the flows sat
+	 * in way 1, and the mispredicted branch cost a known packet of a
+	 * 200-source stream 7 ns; docs/datapath.md.) */
 	if (b) {
-		__u64 m0 = fg_nz_mask(fg_flow4_diff(&b->e[0], epoch, src, dst, ifindex, ports, misc));
-		__u64 m1 = fg_nz_mask(fg_flow4_diff(&b->e[1], epoch, src, dst, ifindex, ports, misc));
+		for (way = 0; way < 2; way++) {
+			e = &b->e[way];
+			if (!fg_flow4_diff(e, epoch, src, dst, ifindex, ports, misc)) {
+				__u32 rv = e->rule;
 
-		if (!(m0 & m1)) {
-			__u32 rv = (b->e[0].rule & ~m0) | (b->e[1].rule & m0);
-
-			out->epoch = epoch;
-			out->rule = (rv & FG_FLOW4_RULE) == FG_FLOW4_RULE
-					    ? FG_NO_RULE
-					    : rv & FG_FLOW4_RULE;
-			out->action = (rv >> 24) & 0xf;
-			out->rule_flags = rv >> 28;
-			out->stat_slot = (b->e[0].stat_slot & ~m0) | (b->e[1].stat_slot & m0);
-			return 1;
+				out->epoch = epoch;
+				out->rule = (rv & FG_FLOW4_RULE) == FG_FLOW4_RULE
+						    ? FG_NO_RULE
+						    : rv & FG_FLOW4_RULE;
+				out->action = (rv >> 24) & 0xf;
+				out->rule_flags = rv >> 28;
+				out->stat_slot = e->stat_slot;
+				return 1;
+			}
 		}
 	}
 	fg_flow_classify(p, out);
 	if (!b)
 		return 2;
-	/* random replacement: two flows sharing a bucket settle into both
-	 * entries within a few packets */
-	e = &b->e[bpf_get_prandom_u32() & 1];
-	e->epoch = 0; /* epoch last: a reader on this CPU misses or sees all */
+	/* Way 0's flow moves to way 1 (the older one leaves) and the new
+	 * flow takes way 0: two flows sharing a bucket settle into both
+	 * entries. Epoch last in each: a reader on this CPU misses or sees
+	 * a whole entry. */
+	e = &b->e[0];
+	b->e[1].epoch = 0;
+	asm volatile("" ::: "memory");
+	b->e[1].src = e->src;
+	b->e[1].dst = e->dst;
+	b->e[1].ifindex = e->ifindex;
+	b->e[1].ports = e->ports;
+	b->e[1].misc = e->misc;
+	b->e[1].rule = e->rule;
+	b->e[1].stat_slot = e->stat_slot;
+	asm volatile("" ::: "memory");
+	b->e[1].epoch = e->epoch;
+	e->epoch = 0;
 	asm volatile("" ::: "memory");
 	e->src = src;
 	e->dst = dst;
@@ -366,8 +367,6 @@ static __always_inline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flo
 		for (way = 0; way < 2; way++) {
 			e = &b->e[way];
 			if (e->val.epoch == epoch && fg_flow_match(&e->key, p, ports, misc)) {
-				if (b->mru != way)
-					b->mru = way;
 				*out = e->val;
 				return 1;
 			}
@@ -377,11 +376,20 @@ static __always_inline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flo
 	if (b) {
 		__u32 *x;
 
-		way = b->mru ? 0 : 1; /* the entry used less recently */
-		e = &b->e[way];
+		/* As in fg_flow4_verdict: way 0's flow moves to way 1, the
+		 * new one takes way 0. Epoch last in each: a reader on this
+		 * CPU either misses or sees a whole entry. */
+		e = &b->e[0];
+		b->e[1].val.epoch = 0;
+		asm volatile("" ::: "memory");
+		b->e[1].key = e->key;
+		b->e[1].val.rule = e->val.rule;
+		b->e[1].val.stat_slot = e->val.stat_slot;
+		b->e[1].val.action = e->val.action;
+		b->e[1].val.rule_flags = e->val.rule_flags;
+		asm volatile("" ::: "memory");
+		b->e[1].val.epoch = e->val.epoch;
 		x = (__u32 *)&e->key;
-		/* Epoch last: a reader on this CPU either misses or sees the
-		 * whole entry. */
 		e->val.epoch = 0;
 		asm volatile("" ::: "memory");
 		__builtin_memcpy(e->key.src, p->src, 16);
@@ -395,7 +403,6 @@ static __always_inline int fg_flow_verdict(const struct fg_pkt *p, struct fg_flo
 		e->val.rule_flags = out->rule_flags;
 		asm volatile("" ::: "memory");
 		e->val.epoch = epoch;
-		b->mru = way;
 	}
 	return 2;
 }

@@ -617,7 +617,7 @@ struct fg_flow_ent {
 
 struct fg_flow_bucket {
 	struct fg_flow_ent e[2];
-	__u32 mru; /* entry used last */
+	__u32 pad1; /* was the most-recently-used way; unused */
 	__u32 pad0;
 };
 

@@ -978,6 +978,67 @@ static void test_diff_big_set(void)
 }
 
 /*
+ * The flow caches' two ways: 40000 IPv4 flows (one source address each)
+ * through 32768 buckets, and 12000 IPv6 ones through 8192, each twice
+ * over. A new flow takes way 0 and moves the bucket's flow there to way 1,
+ * so on the second pass many flows are found in way 1, others were pushed
+ * out and are classified again; every verdict and counter must still be
+ * the model's. Sources by quarter of 10.1.0.0/16 (2001:db8:1::/112):
+ * drop, allow, log, and the default (drop).
+ */
+static void flow_cache_ways(bool v6)
+{
+	const size_t nflows = v6 ? 12000 : 40000;
+	static const char *const nets4[] = { "10.1.0.0/18", "10.1.64.0/18", "10.1.128.0/18" };
+	static const char *const nets6[] = { "2001:db8:1::/114", "2001:db8:1::4000/114",
+					     "2001:db8:1::8000/114" };
+	static const int acts[] = { FG_ACT_DROP, FG_ACT_ALLOW, FG_ACT_LOG };
+	struct randpkt *pkts = calloc(2 * nflows, sizeof(*pkts));
+	struct fg_cidr c[3], dst = dpt_cidr(v6 ? "2001:db8:99::2/128" : "10.99.1.2/32");
+	struct fg_rule_spec r[3];
+	struct policy p = { .version = 1, .rules = r, .nrules = 3, .default_action = FG_ACT_DROP };
+	size_t i, ncmp = 0, nskip = 0;
+
+	if (!pkts)
+		return;
+	for (i = 0; i < 3; i++) {
+		c[i] = dpt_cidr(v6 ? nets6[i] : nets4[i]);
+		r[i] = dpt_rule(v6 ? nets6[i] : nets4[i], acts[i]);
+		r[i].src.any = false;
+		r[i].src.cidrs = &c[i];
+		r[i].src.ncidrs = 1;
+	}
+	for (i = 0; i < nflows; i++) {
+		struct randpkt *rp = &pkts[i];
+		struct fg_cidr a = v6 ? dpt_cidr("2001:db8:1::/128") : dpt_cidr("10.1.0.0/32");
+		uint16_t low = (uint16_t)(i * 40503u % 65536u);
+
+		pkt_spec_init(&rp->spec, v6 ? PKT_L3_V6 : PKT_L3_V4, IPPROTO_UDP);
+		a.addr[v6 ? 14 : 2] = low >> 8;
+		a.addr[v6 ? 15 : 3] = low & 0xff;
+		memcpy(rp->spec.src, a.addr, 16);
+		memcpy(rp->spec.dst, dst.addr, 16);
+		rp->spec.sport = 1024 + i % 5000;
+		rp->spec.dport = 53;
+		rp->spec.payload_len = 4;
+		rp->ifname = "fgt2";
+		if (pkt_expect(&rp->spec, &rp->pkt) == FG_R_NONE)
+			rp->pkt.ct_state = ct_without_entry(&rp->pkt);
+		pkts[nflows + i] = *rp;
+	}
+	diff_policy(&p, pkts, 0, v6, 2 * nflows, &ncmp, &nskip);
+	printf("  %s: %zu packets compared: %zu flows, twice\n", v6 ? "IPv6" : "IPv4", ncmp,
+	       nflows);
+	free(pkts);
+}
+
+static void test_diff_flow_cache_ways(void)
+{
+	flow_cache_ways(false);
+	flow_cache_ways(true);
+}
+
+/*
  * IPv6 prefixes at the edges of the digit trees: ::/0, ::/128, the
  * all-ones /128, prefixes that end at the top of the space or of a
  * digit, lengths on and off the 16-bit digits, nested; source and
@@ -1090,6 +1151,7 @@ int main(void)
 	RUN_TEST(test_diff_wide_address_space);
 	RUN_TEST(test_diff_big_set);
 	RUN_TEST(test_diff_v6_edges);
+	RUN_TEST(test_diff_flow_cache_ways);
 	dp_close(dp);
 	return FG_TEST_EXIT();
 }
