@@ -361,27 +361,27 @@ static __always_inline __u32 fg_v4_hash_hits(__u32 a, __u32 b)
 }
 
 /*
- * Probe the set hashes for pkt's addresses (abi.h): the class of the
- * tables that hold the source (low 32 bits) and the destination (high 32
- * bits); class 0, the empty one, when none does. Every probe is
- * branch-free, so the hits are values the verifier does not know and
- * their combinations do not multiply its paths through the walk. Inlined:
- * as a global function it cost ~15 ns a new flow. Stack: fg_xdp_gen,
- * fg_classify and fg_v4_class take 496 of the 512 bytes the verifier
- * allows three nested frames.
+ * Probe the set hashes of family v6 (a constant) for pkt's addresses
+ * (abi.h): the class of the tables that hold the source (low 32 bits) and
+ * the destination (high 32 bits); class 0, the empty one, when none does.
+ * Every probe is branch-free, so the hits are values the verifier does
+ * not know and their combinations do not multiply its paths through the
+ * walk. Inlined: as a global function it cost ~15 ns a new flow. Stack:
+ * fg_xdp_gen, fg_classify and fg_v4_class take 480 of the 512 bytes the
+ * verifier allows three nested frames.
  */
-static __always_inline __u64 fg_set_hash_classes(const struct fg_pkt *pkt)
+static __always_inline __u64 fg_set_hash_classes(const struct fg_pkt *pkt, const int v6)
 {
-	__u32 hits, v6 = pkt->family == FG_FAM_V6;
+	__u32 hits;
 
 	if (v6)
 		hits = fg_v6_hash_hits(pkt->src, pkt->dst);
 	else
 		hits = fg_v4_hash_hits(bpf_ntohl(*(const __u32 *)pkt->src),
 				       bpf_ntohl(*(const __u32 *)pkt->dst));
-	return (__u64)fg_hcfg.cls[v6 & 1][1][(hits >> FG_SET_HASHES) &
-					     ((1u << FG_SET_HASHES) - 1)] << 32 |
-	       fg_hcfg.cls[v6 & 1][0][hits & ((1u << FG_SET_HASHES) - 1)];
+	return (__u64)fg_hcfg.cls[v6][1][(hits >> FG_SET_HASHES) &
+					 ((1u << FG_SET_HASHES) - 1)] << 32 |
+	       fg_hcfg.cls[v6][0][hits & ((1u << FG_SET_HASHES) - 1)];
 }
 
 /* From a root entry down the buckets to the class or list. A subprogram,
@@ -485,10 +485,12 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	wk.pkt = pkt;
 	p = pkt;
 	v6 = p->family == FG_FAM_V6;
-	/* first: their misses overlap the trees' or the trie's */
-	if (fg_hcfg.t[0][0].base || fg_hcfg.t[1][0].base || fg_hcfg.t6[0][0].base ||
-	    fg_hcfg.t6[1][0].base)
-		hc = fg_set_hash_classes(p);
+	/* IPv6 set hashes before the trees, IPv4 ones after (below): an
+	 * IPv6 tree path is long enough to hide the probe's misses, an IPv4
+	 * one is not, and there the probe's instructions would delay the
+	 * roots' loads (both orders measured, bench/RESULTS.md) */
+	if (v6 && (fg_hcfg.t6[0][0].base || fg_hcfg.t6[1][0].base))
+		hc = fg_set_hash_classes(p, 1);
 	if (!v6) {
 		__u32 a = bpf_ntohl(*(const __u32 *)p->src);
 		__u32 b = bpf_ntohl(*(const __u32 *)p->dst);
@@ -514,6 +516,26 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 			csp = fg_port_class(p->sport);
 		if (fg_cfg.flags & FG_GEN_F_DPORT_IDX)
 			cdp = fg_port_class(65536 + (__u32)p->dport);
+	}
+	/* IPv4 set hashes after the trees, not before: their ~250
+	 * instructions would fill the CPU's reorder window while their loads
+	 * miss, and the roots' loads behind them would wait (20-25 ns a
+	 * packet with a 1M-entry set). Here their misses overlap the class
+	 * and list loads below. */
+	if (!v6 && (fg_hcfg.t[0][0].base || fg_hcfg.t[1][0].base)) {
+		/* the four leaves wait in wk, not in spill slots of their
+		 * own: the stack of three nested frames is at its limit */
+		len[0] = cs;
+		len[1] = cd;
+		len[2] = csp;
+		len[3] = cdp;
+		asm volatile("" ::: "memory");
+		hc = fg_set_hash_classes(p, 0);
+		asm volatile("" ::: "memory");
+		cs = len[0];
+		cd = len[1];
+		csp = len[2];
+		cdp = len[3];
 	}
 	/* Both set masks are needed before any list is verified. */
 	w->src_sets = fg_leaf_list(cs, &off[0], &len[0]);
