@@ -485,10 +485,10 @@ __noinline int fg_classify(struct fg_pkt *pkt, struct fg_flow_val *out)
 	wk.pkt = pkt;
 	p = pkt;
 	v6 = p->family == FG_FAM_V6;
-	/* IPv6 set hashes before the trees, IPv4 ones after (below): an
-	 * IPv6 tree path is long enough to hide the probe's misses, an IPv4
-	 * one is not, and there the probe's instructions would delay the
-	 * roots' loads (both orders measured, bench/RESULTS.md) */
+	/* IPv6 set hashes before the trees, IPv4 ones after (below): each
+	 * the faster order of the two, measured (bench/RESULTS.md). An IPv6
+	 * tree path is long enough to hide the probe's misses; an IPv4 one
+	 * is not. */
 	if (v6 && (fg_hcfg.t6[0][0].base || fg_hcfg.t6[1][0].base))
 		hc = fg_set_hash_classes(p, 1);
 	if (!v6) {
