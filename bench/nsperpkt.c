@@ -7,9 +7,10 @@
  * For each rule set it reports
  *   known: one packet run `repeat` times: a flow already classified, its
  *          tables hot in cache;
- *   new:   the trace's headers, each classified once (the wrapper in
- *          nsperpkt.bpf.c rewrites the frame per run), so no cache hides
- *          the classifier;
+ *   new:   the first header of each flow of the trace (a flow-cache key,
+ *          first_of_each below), each run once (the wrapper in
+ *          nsperpkt.bpf.c rewrites the frame per run), so every packet
+ *          is a flow-cache miss and no cache hides the classifier;
  * as ns/packet, as a ratio to the 1-rule case and to an empty XDP_DROP
  * program measured the same way, plus the compile+install time. A second
  * table does the same with IPv6 frames: one rule, then one rule plus a
