@@ -210,17 +210,18 @@ static void fkey6(const struct hdr6 *h, struct fkey *k)
 	k->b[36] = h->proto;
 }
 
-/* Indices of the first header of each key into keep; how many. */
-static size_t first_of_each(const struct fkey *k, size_t n, uint32_t *keep)
+/* Indices of the first header of each key into keep, how many into *m. */
+static int first_of_each(const struct fkey *k, size_t n, uint32_t *keep, size_t *m)
 {
-	size_t cap = 2, i, j, m = 0, at;
+	size_t cap = 2, i, j, at;
 	uint32_t *slot;
 
+	*m = 0;
 	while (cap < 2 * n)
 		cap <<= 1;
 	slot = malloc(cap * sizeof(*slot));
 	if (!slot)
-		return 0;
+		return -ENOMEM;
 	memset(slot, 0xff, cap * sizeof(*slot));
 	for (i = 0; i < n; i++) {
 		uint64_t h = 0xcbf29ce484222325ULL;
@@ -232,11 +233,11 @@ static size_t first_of_each(const struct fkey *k, size_t n, uint32_t *keep)
 				break;
 		if (slot[at] == UINT32_MAX) {
 			slot[at] = i;
-			keep[m++] = i;
+			keep[(*m)++] = i;
 		}
 	}
 	free(slot);
-	return m;
+	return 0;
 }
 
 /* The trace of the row being measured (measure() loads its new flows). */
@@ -258,10 +259,10 @@ static int load_new_flows(const struct cb_hdr *tr, size_t ntr, uint32_t fl, size
 			else
 				fkey4(&tr[i], fl, &k[i]);
 		}
-		*nflows = first_of_each(k, n, keep);
-		err = !*nflows ? -ENOMEM
-		      : v6mode ? trace_load6(cur6, keep, *nflows)
-			       : trace_load(tr, keep, *nflows);
+		err = first_of_each(k, n, keep, nflows);
+		if (!err)
+			err = v6mode ? trace_load6(cur6, keep, *nflows)
+				     : trace_load(tr, keep, *nflows);
 	}
 	free(k);
 	free(keep);
@@ -547,8 +548,8 @@ static int bench_v6_classbench(double fk, double fn)
 	int err = 0;
 
 	v6mode = true;
-	printf("\nIPv6, the ClassBench sets mapped to 2001:db8::/32 (bench/cb.h), each mapped "
-	       "trace header once; the empty program as above\n\n");
+	printf("\nIPv6, the ClassBench sets mapped to 2001:db8::/32 (bench/cb.h), the first "
+	       "mapped header of each flow once; the empty program as above\n\n");
 	print_head();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]) && !err; i++) {
 		err = bench_v6_set(cases[i].set, cases[i].rules, cases[i].trie ? &trie : NULL,
