@@ -35,7 +35,7 @@ struct fg_verdict {
 	__u8 action;   /* FG_ACT_* */
 	__u8 reason;   /* FG_R_* */
 	__u8 counted;  /* stat_slot is meaningful */
-	__u8 pad;
+	__u8 held;     /* classified now: its rule count is held back */
 	__u32 stat_slot;
 };
 
@@ -167,10 +167,56 @@ static __always_inline bool fg_flow_match(const struct fg_flow_key *k,
 	return !d;
 }
 
+/* This CPU's held-back rule count (abi.h, struct fg_pend). */
+static __always_inline struct fg_pend *fg_pend_mine(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&fg_pend, &cpu);
+}
+
+/* Add the count the previous classification held back to its rule's
+ * counter. Run before classifying: the counter's cache miss then
+ * overlaps the classifier's instead of stalling the end of a packet.
+ * The seq bracket lets a reader see the record or the counter, never
+ * both or neither (abi.h). */
+static __always_inline void fg_pend_pay(void)
+{
+	struct fg_pend *pd = fg_pend_mine();
+	__u64 r;
+
+	if (!pd)
+		return;
+	r = pd->rec;
+	if (!r)
+		return;
+	pd->seq++;
+	asm volatile("" ::: "memory");
+	pd->rec = 0;
+	fg_count(&fg_rule_stats, FG_MAX_STAT_SLOTS, (__u32)r,
+		 (r >> 32) & FG_PEND_BYTES_MAX);
+	asm volatile("" ::: "memory");
+	pd->seq++;
+}
+
+/* Hold back the count of a packet just classified (fg_pend_pay added
+ * the previous one, so the record is free); counted at once when it
+ * cannot be held. */
+static __always_inline void fg_pend_hold(__u32 slot, __u32 bytes)
+{
+	struct fg_pend *pd = fg_pend_mine();
+
+	if (pd && !pd->rec && bytes <= FG_PEND_BYTES_MAX)
+		pd->rec = FG_PEND_VALID | (__u64)bytes << 32 | slot;
+	else
+		fg_count(&fg_rule_stats, FG_MAX_STAT_SLOTS, slot, bytes);
+}
+
 /* Classify a packet the cache could not answer; fills *out. */
 static __always_inline void fg_flow_classify(const struct fg_pkt *p,
 					     struct fg_flow_val *out)
 {
+	fg_pend_pay();
 	out->epoch = fg_cfg.epoch;
 	out->rule = FG_NO_RULE;
 	fg_classify((struct fg_pkt *)p, out);
@@ -447,7 +493,9 @@ static __always_inline int fg_finish(struct xdp_md *ctx, const struct fg_pkt *p,
 {
 	bool drop = v->action == FG_ACT_DROP;
 
-	if (v->counted)
+	if (v->counted && v->held)
+		fg_pend_hold(v->stat_slot, p->pkt_len);
+	else if (v->counted)
 		fg_count(&fg_rule_stats, FG_MAX_STAT_SLOTS, v->stat_slot, p->pkt_len);
 	if (drop)
 		fg_count(&fg_drop_stats, FG_R_MAX, v->reason, p->pkt_len);
@@ -543,7 +591,8 @@ int fg_xdp_gen(struct xdp_md *ctx)
 	}
 
 	fv.rule = FG_NO_RULE;
-	fg_flow_verdict(p, &fv);
+	/* 2: classified now (a flow-cache miss), so fg_pend_pay has run */
+	v.held = fg_flow_verdict(p, &fv) == 2;
 	if (fv.rule != FG_NO_RULE) {
 		v.action = fv.action;
 		v.reason = FG_R_RULE;

@@ -298,8 +298,9 @@ void slots_free(struct slotmap *m)
 #define BIT_SET(b, i) ((b)[(i) / 64] |= 1ULL << ((i) % 64))
 #define BIT_GET(b, i) (((b)[(i) / 64] >> ((i) % 64)) & 1)
 
-/* Slots in use by `old` (and the default slot): never handed out. */
-static uint64_t *slots_used(const struct slotmap *old)
+/* Slots in use by `old`, the default slot and the avoid list: never
+ * handed out. */
+static uint64_t *slots_used(const struct slotmap *old, const uint32_t *avoid, size_t navoid)
 {
 	uint64_t *used = calloc(FG_MAX_STAT_SLOTS / 64 + 1, sizeof(*used));
 	size_t i;
@@ -310,6 +311,9 @@ static uint64_t *slots_used(const struct slotmap *old)
 	for (i = 0; i < old->n; i++)
 		if (old->slots[i] < FG_MAX_STAT_SLOTS)
 			BIT_SET(used, old->slots[i]);
+	for (i = 0; i < navoid; i++)
+		if (avoid[i] < FG_MAX_STAT_SLOTS)
+			BIT_SET(used, avoid[i]);
 	return used;
 }
 
@@ -322,10 +326,10 @@ static int slots_alloc(struct slotmap *out, size_t n)
 }
 
 int slots_assign(const struct slotmap *old, const struct policy *p, struct slotmap *out,
-		 uint32_t **fresh, size_t *nfresh)
+		 const uint32_t *avoid, size_t navoid, uint32_t **fresh, size_t *nfresh)
 {
 	struct name_idx *idx = slots_index(old);
-	uint64_t *used = slots_used(old);
+	uint64_t *used = slots_used(old, avoid, navoid);
 	uint32_t next = 0, *fr = calloc(p->nrules ? p->nrules : 1, sizeof(*fr));
 	size_t i, nf = 0;
 	int err = -ENOMEM;
@@ -869,12 +873,20 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 	struct fg_tables t = {0};
 	struct iface_att *nifs = NULL;
 	struct slotmap sm;
-	uint32_t *fresh = NULL;
-	size_t nfresh = 0;
+	uint32_t *fresh = NULL, *pend = NULL;
+	size_t nfresh = 0, npend = 0;
 	int rc;
 
 	d->refused = false;
-	rc = slots_assign(&d->st.slots, np, &sm, &fresh, &nfresh);
+	/* A CPU may still hold back a count for a slot the running policy
+	 * no longer uses (abi.h, struct fg_pend): such a slot is not handed
+	 * to a new rule. The running generation cannot make more of them. */
+	if ((rc = dp_pending_slots(d->dp, &pend, &npend))) {
+		snprintf(err, len, "cannot read the held-back rule counts: %s", strerror(-rc));
+		return rc;
+	}
+	rc = slots_assign(&d->st.slots, np, &sm, pend, npend, &fresh, &nfresh);
+	free(pend);
 	if (rc) {
 		snprintf(err, len, "no free stats slot for the policy's rules: %s", strerror(-rc));
 		d->refused = rc == -ENOSPC;

@@ -42,12 +42,13 @@ struct slotmap {
  * Give every rule of p a stats slot: the slot its name had in `old`, or a
  * slot no rule of `old` uses (never slot FG_SLOT_DEFAULT). A slot freed by
  * this apply is not reused by it, so packets still counted by the old
- * generation cannot land on a new rule. *fresh gets the newly given slots
- * (to be zeroed before the generation is installed). Returns 0, -ENOSPC,
- * -ENOMEM.
+ * generation cannot land on a new rule; nor is any of the navoid slots in
+ * avoid (those of the rule counts the CPUs hold back, dp_pending_slots).
+ * *fresh gets the newly given slots (to be zeroed before the generation is
+ * installed). Returns 0, -ENOSPC, -ENOMEM.
  */
 int slots_assign(const struct slotmap *old, const struct policy *p, struct slotmap *out,
-		 uint32_t **fresh, size_t *nfresh);
+		 const uint32_t *avoid, size_t navoid, uint32_t **fresh, size_t *nfresh);
 /* Slot of a rule name, or UINT32_MAX. */
 uint32_t slots_lookup(const struct slotmap *m, const char *name);
 void slots_free(struct slotmap *m);

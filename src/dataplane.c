@@ -54,6 +54,9 @@ struct dp {
 		size_t n, len;
 		struct fg_counter *mem;
 	} ctr[3];
+	/* fg_pend, mmapped: a rule count held back per CPU (abi.h) */
+	volatile struct fg_pend *pend;
+	size_t pend_len;
 };
 
 /* The counter maps and their counters a CPU (abi.h, "counters"). */
@@ -230,12 +233,54 @@ static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
 	return n;
 }
 
+/* The rule counts an older version's CPUs held back (its fg_pend, abi.h),
+ * added to the counters: its programs no longer run, so the records are
+ * final. Versions before fg_pend have none. */
+static void pend_migrate(struct dp *dp)
+{
+	struct dp_ctr *ctr = &dp->ctr[0];
+	struct bpf_map_info oi = { 0 };
+	__u32 len = sizeof(oi), c;
+	char path[PATH_MAX + 64];
+	struct fg_pend pd;
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/fg_pend", dp->old_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!ctr->mem || bpf_obj_get_info_by_fd(fd, &oi, &len) ||
+	    oi.value_size != sizeof(pd) || oi.key_size != sizeof(c)) {
+		pr_warn("fg_pend changed layout since the pinned version: its held-back counts are not carried over\n");
+		close(fd);
+		return;
+	}
+	for (c = 0; c < oi.max_entries && c < (__u32)dp->ncpus; c++) {
+		uint32_t slot;
+
+		if (bpf_map_lookup_elem(fd, &c, &pd) || !(pd.rec & FG_PEND_VALID))
+			continue;
+		slot = (uint32_t)pd.rec;
+		if (slot >= ctr->n)
+			continue;
+		ctr->mem[c * ctr->n + slot].packets++;
+		ctr->mem[c * ctr->n + slot].bytes += (pd.rec >> 32) & FG_PEND_BYTES_MAX;
+		n++;
+	}
+	pr_info("fg_pend: carried %d held-back counts over from %s\n", n, dp->old_dir);
+	unlink(path); /* added, not copied: never twice */
+	close(fd);
+}
+
 /* One pass over the state maps of old_dir: `late` is the pass after the
  * new programs took over (counters added, the rest copied without
  * overwriting); otherwise the first pass (no counters). */
 static void migrate_state(struct dp *dp, bool late)
 {
 	size_t i;
+
+	if (late)
+		pend_migrate(dp);
 
 	for (i = 0; i < sizeof(state_maps) / sizeof(state_maps[0]); i++) {
 		const char *name = state_maps[i].name;
@@ -323,10 +368,10 @@ static int ctr_mmap(struct dp *dp)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t i;
+	void *p;
 
 	for (i = 0; i < 3; i++) {
 		struct dp_ctr *c = &dp->ctr[i];
-		void *p;
 
 		c->fd = dp_map_fd(dp, ctr_maps[i].name);
 		c->n = ctr_maps[i].n;
@@ -338,6 +383,14 @@ static int ctr_mmap(struct dp *dp)
 		}
 		c->mem = p;
 	}
+	dp->pend_len = (dp->ncpus * sizeof(struct fg_pend) + page - 1) & ~(page - 1);
+	p = mmap(NULL, dp->pend_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 dp_map_fd(dp, "fg_pend"), 0);
+	if (p == MAP_FAILED) {
+		pr_err("cannot map fg_pend: %s\n", strerror(errno));
+		return -errno;
+	}
+	dp->pend = p;
 	return 0;
 }
 
@@ -389,6 +442,8 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 		if (!m || (err = bpf_map__set_max_entries(m, ctr_maps[i].n * dp->ncpus)))
 			goto fail;
 	}
+	if ((err = bpf_map__set_max_entries(dp->skel->maps.fg_pend, dp->ncpus)))
+		goto fail;
 	if (o && o->pin_root) {
 		char links[PATH_MAX + 8];
 
@@ -467,6 +522,8 @@ void dp_close(struct dp *dp)
 	for (i = 0; i < 3; i++)
 		if (dp->ctr[i].mem)
 			munmap(dp->ctr[i].mem, dp->ctr[i].len);
+	if (dp->pend)
+		munmap((void *)dp->pend, dp->pend_len);
 	flowgate__destroy(dp->skel);
 	free(dp);
 }
@@ -1153,6 +1210,40 @@ int dp_detach_all(struct dp *dp)
 
 /* ---- counters, bans ---- */
 
+/*
+ * CPU cpu's counter c of fg_rule_stats plus the count that CPU holds back
+ * for slot `key`, if any, read as abi.h (struct fg_pend) says: retried
+ * while the CPU moves its record into the counters, so the sum is exact
+ * at one instant and never goes backwards from one read to the next.
+ */
+static void pend_read(const struct dp *dp, int cpu, uint32_t key,
+		      const volatile struct fg_counter *c, struct fg_counter *out)
+{
+	const volatile struct fg_pend *pd = &dp->pend[cpu];
+	uint64_t packets = 0, bytes = 0, rec = 0;
+	uint32_t s1, s2, tries;
+
+	/* A move takes a few instructions of a program that runs to its
+	 * end; the bound only keeps a bug from hanging the reader. */
+	for (tries = 0; tries < (1u << 24); tries++) {
+		s1 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
+		packets = __atomic_load_n(&c->packets, __ATOMIC_ACQUIRE);
+		bytes = __atomic_load_n(&c->bytes, __ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
+		if (s1 == s2)
+			break;
+	}
+	out->packets += packets;
+	out->bytes += bytes;
+	if ((rec & FG_PEND_VALID) && (uint32_t)rec == key) {
+		out->packets++;
+		out->bytes += (rec >> 32) & FG_PEND_BYTES_MAX;
+	}
+}
+
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 {
 	struct dp_ctr *ctr = ctr_of(dp, map_fd);
@@ -1166,9 +1257,41 @@ int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 	for (i = 0; i < dp->ncpus; i++) {
 		volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
 
+		if (ctr == &dp->ctr[0] && dp->pend) {
+			pend_read(dp, i, key, c, out);
+			continue;
+		}
 		out->packets += c->packets;
 		out->bytes += c->bytes;
 	}
+	return 0;
+}
+
+int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *nslots)
+{
+	size_t n = 0;
+	int i;
+
+	*nslots = 0;
+	*slots = calloc(dp->ncpus, sizeof(**slots));
+	if (!*slots)
+		return -ENOMEM;
+	for (i = 0; i < dp->ncpus && dp->pend; i++) {
+		const volatile struct fg_pend *pd = &dp->pend[i];
+		uint32_t s1, s2;
+		uint64_t rec;
+
+		uint32_t tries = 0;
+
+		do {
+			s1 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
+			rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
+			s2 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
+		} while (((s1 & 1) || s1 != s2) && ++tries < (1u << 24));
+		if (rec & FG_PEND_VALID)
+			(*slots)[n++] = (uint32_t)rec;
+	}
+	*nslots = n;
 	return 0;
 }
 

@@ -81,6 +81,11 @@ int dp_attached(struct dp *dp, char ***names, size_t *n);
 /* A counter of fg_rule_stats, fg_drop_stats or fg_if_stats (map_fd),
  * summed over the CPU regions; -EINVAL for another map. */
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out);
+/* The stats slots of the rule counts the CPUs hold back now (abi.h,
+ * struct fg_pend) into *slots (allocated; the caller frees it), *n of
+ * them. A slot in this list must not be handed to a new rule: its count
+ * would land there. 0 or -ENOMEM. */
+int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *n);
 /* Zero a counter in every CPU region (new rule names get fresh slots). */
 int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key);
 

@@ -123,6 +123,16 @@ struct {
 	__type(value, struct fg_counter);
 } fg_drop_stats SEC(".maps");
 
+/* Rule counts held back, one element per possible CPU (abi.h, struct
+ * fg_pend); max_entries is set at load to the number of possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct fg_pend);
+} fg_pend SEC(".maps");
+
 /* Per-interface frames seen by the ingress hook, at FG_IF_SLOT(ifindex):
  * an array, so counting costs no hash lookup. */
 struct {

@@ -497,6 +497,34 @@ struct fg_counter {
 	__u64 bytes;
 };
 
+/*
+ * A rule count held back (fg_pend[c], one 64-byte element per possible
+ * CPU, mmapable). The packet that a CPU classifies (a flow-cache miss) is
+ * not counted at once: it leaves its count here, and the CPU's next
+ * classification adds it to fg_rule_stats first thing, so that the
+ * counter line's cache miss overlaps that packet's own table lookups
+ * instead of stalling the end of this one (docs/datapath.md,
+ * "Counters"). Packets of known flows count at once.
+ *
+ * rec is FG_PEND_VALID | bytes << 32 | stats slot, or 0. A CPU moves a
+ * record into fg_rule_stats as seq++ (odd), rec = 0, the counter update,
+ * seq++ (even), in that order; it writes a new record (rec = ...) only
+ * while rec is 0. A reader of counter k on CPU c takes seq, rec and the
+ * counter, then seq again, and retries unless both seq reads are the same
+ * even value; then counter + (rec's slot == k ? rec : 0) is exact at one
+ * instant, so reads never go backwards. (The datapath's side relies on
+ * the CPU keeping its stores in program order, as x86-64 does.)
+ */
+#define FG_PEND_VALID (1ull << 63)
+#define FG_PEND_BYTES_MAX 0x7fffffffu
+
+struct fg_pend {
+	__u64 rec;
+	__u32 seq;
+	__u32 pad0;
+	__u64 pad1[6];
+};
+
 /* Bans: LPM tries keyed by struct fg_lpm_key (tag FG_TAG_SRC4/SRC6). Value. expires_ns is CLOCK_MONOTONIC (bpf_ktime_get_ns);
  * 0 means never. Checked in the datapath so bans expire without the daemon. */
 struct fg_ban {
@@ -704,6 +732,7 @@ _Static_assert(FG_MAX_RULES < FG_FLOW4_RULE,
 	       "rule indexes must fit the IPv4 flow cache's 24-bit field");
 _Static_assert(FG_V4_MAX_DEPTH >= 5,
 	       "a /16 may hold 65536 intervals: 5 levels of fanout-10 buckets");
+_Static_assert(sizeof(struct fg_pend) == 64, "one cache line a CPU");
 #endif
 
 #endif /* FLOWGATE_ABI_H */

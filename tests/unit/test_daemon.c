@@ -57,13 +57,13 @@ static void test_slots_keep_names_across_applies(void)
 	static const char *const c[] = {"e"};
 	struct slotmap empty = {0}, m1, m2, m3;
 	struct policy pa, pb, pc;
-	uint32_t *fresh;
+	uint32_t *fresh, avoid;
 	size_t nf;
 
 	names_policy(&pa, a, 3);
 	names_policy(&pb, b, 3);
 	names_policy(&pc, c, 1);
-	if (!ASSERT_OK(slots_assign(&empty, &pa, &m1, &fresh, &nf), "first apply"))
+	if (!ASSERT_OK(slots_assign(&empty, &pa, &m1, NULL, 0, &fresh, &nf), "first apply"))
 		goto out;
 	ASSERT_EQ(nf, 3, "all fresh");
 	ASSERT_FALSE(has(m1.slots, 3, FG_SLOT_DEFAULT), "slot 0 is the default's");
@@ -71,7 +71,7 @@ static void test_slots_keep_names_across_applies(void)
 	ASSERT_NEQ(m1.slots[1], m1.slots[2], "distinct");
 	free(fresh);
 
-	if (!ASSERT_OK(slots_assign(&m1, &pb, &m2, &fresh, &nf), "second apply"))
+	if (!ASSERT_OK(slots_assign(&m1, &pb, &m2, NULL, 0, &fresh, &nf), "second apply"))
 		goto out;
 	ASSERT_EQ(m2.slots[0], slots_lookup(&m1, "c"), "c keeps its slot");
 	ASSERT_EQ(m2.slots[2], slots_lookup(&m1, "a"), "a keeps its slot");
@@ -83,7 +83,16 @@ static void test_slots_keep_names_across_applies(void)
 	ASSERT_FALSE(has(m1.slots, 3, m2.slots[1]), "d's slot unused before");
 	free(fresh);
 
-	if (!ASSERT_OK(slots_assign(&m2, &pc, &m3, &fresh, &nf), "third apply"))
+	/* a CPU still holds back a count for b's old slot: not handed out */
+	avoid = slots_lookup(&m1, "b");
+	if (!ASSERT_OK(slots_assign(&m2, &pc, &m3, &avoid, 1, &fresh, &nf), "held-back slot"))
+		goto out;
+	ASSERT_NEQ(m3.slots[0], avoid, "a slot with a held-back count is not reused");
+	ASSERT_FALSE(has(m2.slots, 3, m3.slots[0]), "nor one in use");
+	free(fresh);
+	slots_free(&m3);
+
+	if (!ASSERT_OK(slots_assign(&m2, &pc, &m3, NULL, 0, &fresh, &nf), "third apply"))
 		goto out;
 	ASSERT_EQ(m3.slots[0], slots_lookup(&m1, "b"), "b's old slot is free again");
 	free(fresh);
@@ -112,9 +121,9 @@ static void test_slots_run_out(void)
 		p.rules[i].name = strdup(name);
 	}
 	p.nrules = n;
-	ASSERT_EQ(slots_assign(&empty, &p, &m, &fresh, &nf), -ENOSPC, "one too many");
+	ASSERT_EQ(slots_assign(&empty, &p, &m, NULL, 0, &fresh, &nf), -ENOSPC, "one too many");
 	p.nrules = n - 1;
-	if (ASSERT_OK(slots_assign(&empty, &p, &m, &fresh, &nf), "exactly full"))
+	if (ASSERT_OK(slots_assign(&empty, &p, &m, NULL, 0, &fresh, &nf), "exactly full"))
 		ASSERT_EQ(m.slots[n - 2], FG_MAX_STAT_SLOTS - 1, "last slot used");
 	p.nrules = n;
 	free(fresh);
