@@ -216,7 +216,8 @@ static __always_inline void fg_pend_hold(__u32 slot, __u32 bytes)
 static __always_inline void fg_flow_classify(const struct fg_pkt *p,
 					     struct fg_flow_val *out)
 {
-	fg_pend_pay();
+	if (fg_hold_counts)
+		fg_pend_pay();
 	out->epoch = fg_cfg.epoch;
 	out->rule = FG_NO_RULE;
 	fg_classify((struct fg_pkt *)p, out);
@@ -592,7 +593,7 @@ int fg_xdp_gen(struct xdp_md *ctx)
 
 	fv.rule = FG_NO_RULE;
 	/* 2: classified now (a flow-cache miss), so fg_pend_pay has run */
-	v.held = fg_flow_verdict(p, &fv) == 2;
+	v.held = fg_flow_verdict(p, &fv) == 2 && fg_hold_counts;
 	if (fv.rule != FG_NO_RULE) {
 		v.action = fv.action;
 		v.reason = FG_R_RULE;

@@ -1421,6 +1421,7 @@ int daemon_start(struct daemon *d)
 {
 	struct dp_opts dpo = {.pin_root = d->pin_root};
 	struct dstate st = {0};
+	uint64_t *pre;
 	int rc;
 
 	if ((rc = state_lock(d)))
@@ -1428,8 +1429,16 @@ int daemon_start(struct daemon *d)
 	rc = state_load(d->state_dir, &st);
 	if (rc && rc != -ENOENT)
 		pr_warn("starting without the state in %s\n", d->state_dir);
+	/* slots of the state's rules: after an upgrade, only the rules that
+	 * keep theirs bring their counts over */
+	pre = slots_used(&st.slots, NULL, 0);
+	if (!pre) {
+		state_free(&st);
+		return -ENOMEM;
+	}
 	if ((rc = dp_open(&dpo, &d->dp))) {
 		state_free(&st);
+		free(pre);
 		return rc;
 	}
 	pins_private(d);
@@ -1438,10 +1447,17 @@ int daemon_start(struct daemon *d)
 		start_cleanup(d);
 	} else {
 		/* another version's pins stayed until now: programs attached */
-		if (dp_retire_old(d->dp))
+		uint64_t *cur = slots_used(&d->st.slots, NULL, 0);
+		size_t w;
+
+		for (w = 0; w < FG_MAX_STAT_SLOTS / 64 + 1; w++)
+			pre[w] &= cur ? cur[w] : 0; /* no memory: carry none over */
+		if (dp_retire_old(d->dp, pre))
 			pr_warn("cannot remove the pins of another flowgate version\n");
+		free(cur);
 		nbans_sync(d);
 	}
+	free(pre);
 	state_free(&st);
 	free(d->cfg_text);
 	d->cfg_text = NULL;

@@ -165,10 +165,18 @@ static bool is_percpu(__u32 type)
 	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
+/* Whether the counts of rule stats slot k carry over an upgrade (keep: a
+ * bitmap of FG_MAX_STAT_SLOTS bits, dp_retire_old). */
+static bool slot_kept(const uint64_t *keep, uint32_t k)
+{
+	return k < FG_MAX_STAT_SLOTS && (keep[k / 64] >> (k % 64) & 1);
+}
+
 /* Copy (flags BPF_ANY or BPF_NOEXIST) or, for per-CPU counters, add every
- * entry of `from` into `to`. Returns entries handled or -errno. */
+ * entry of `from` into `to` (of a rule counter map, with keep, only the
+ * kept slots'). Returns entries handled or -errno. */
 static long merge_entries(struct dp *dp, int from, int to, const struct bpf_map_info *mi,
-			  bool add, __u64 flags)
+			  bool add, __u64 flags, const uint64_t *keep)
 {
 	size_t vsz = is_percpu(mi->type) ? ((mi->value_size + 7) & ~7ul) * dp->ncpus
 					 : mi->value_size;
@@ -185,6 +193,8 @@ static long merge_entries(struct dp *dp, int from, int to, const struct bpf_map_
 	while (!bpf_map_get_next_key(from, prev, next)) {
 		memcpy(k, next, mi->key_size);
 		prev = k;
+		if (keep && !slot_kept(keep, *(uint32_t *)k % FG_MAX_STAT_SLOTS))
+			continue;
 		if (bpf_map_lookup_elem(from, k, v))
 			continue;
 		if (add && !bpf_map_lookup_elem(to, k, cur))
@@ -209,7 +219,7 @@ static struct dp_ctr *ctr_of(struct dp *dp, int fd);
 /* Add a per-CPU counter array of an older version (fd) into the mapped
  * counters ctr, CPU by CPU. Returns counters handled or -errno. */
 static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
-			   const struct bpf_map_info *oi)
+			   const struct bpf_map_info *oi, const uint64_t *keep)
 {
 	struct fg_counter *v;
 	uint32_t k, n;
@@ -222,7 +232,7 @@ static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
 		return -ENOMEM;
 	n = oi->max_entries < ctr->n ? oi->max_entries : ctr->n;
 	for (k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v))
+		if ((keep && !slot_kept(keep, k)) || bpf_map_lookup_elem(fd, &k, v))
 			continue;
 		for (c = 0; c < dp->ncpus; c++) {
 			ctr->mem[c * ctr->n + k].packets += v[c].packets;
@@ -236,7 +246,7 @@ static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
 /* The rule counts an older version's CPUs held back (its fg_pend, abi.h),
  * added to the counters: its programs no longer run, so the records are
  * final. Versions before fg_pend have none. */
-static void pend_migrate(struct dp *dp)
+static void pend_migrate(struct dp *dp, const uint64_t *keep)
 {
 	struct dp_ctr *ctr = &dp->ctr[0];
 	struct bpf_map_info oi = { 0 };
@@ -261,7 +271,7 @@ static void pend_migrate(struct dp *dp)
 		if (bpf_map_lookup_elem(fd, &c, &pd) || !(pd.rec & FG_PEND_VALID))
 			continue;
 		slot = (uint32_t)pd.rec;
-		if (slot >= ctr->n)
+		if (slot >= ctr->n || (keep && !slot_kept(keep, slot)))
 			continue;
 		ctr->mem[c * ctr->n + slot].packets++;
 		ctr->mem[c * ctr->n + slot].bytes += (pd.rec >> 32) & FG_PEND_BYTES_MAX;
@@ -274,13 +284,14 @@ static void pend_migrate(struct dp *dp)
 
 /* One pass over the state maps of old_dir: `late` is the pass after the
  * new programs took over (counters added, the rest copied without
- * overwriting); otherwise the first pass (no counters). */
-static void migrate_state(struct dp *dp, bool late)
+ * overwriting); otherwise the first pass (no counters). keep: the rule
+ * stats slots whose counts carry over (NULL: all). */
+static void migrate_state(struct dp *dp, bool late, const uint64_t *keep)
 {
 	size_t i;
 
 	if (late)
-		pend_migrate(dp);
+		pend_migrate(dp, keep);
 
 	for (i = 0; i < sizeof(state_maps) / sizeof(state_maps[0]); i++) {
 		const char *name = state_maps[i].name;
@@ -300,7 +311,8 @@ static void migrate_state(struct dp *dp, bool late)
 		if (!bpf_obj_get_info_by_fd(fd, &oi, &len) && state_maps[i].counter &&
 		    oi.type == BPF_MAP_TYPE_PERCPU_ARRAY && ctr_of(dp, bpf_map__fd(m))) {
 			/* ABI 1 kept counters in per-CPU arrays */
-			n = ctr_add_percpu(dp, fd, ctr_of(dp, bpf_map__fd(m)), &oi);
+			n = ctr_add_percpu(dp, fd, ctr_of(dp, bpf_map__fd(m)), &oi,
+					   !strcmp(name, "fg_rule_stats") ? keep : NULL);
 			if (n < 0)
 				pr_warn("%s: carrying counters over stopped: %s\n", name,
 					strerror(-n));
@@ -320,7 +332,8 @@ static void migrate_state(struct dp *dp, bool late)
 			continue;
 		}
 		n = merge_entries(dp, fd, bpf_map__fd(m), &oi, state_maps[i].counter,
-				  late ? BPF_NOEXIST : BPF_ANY);
+				  late ? BPF_NOEXIST : BPF_ANY,
+				  !strcmp(name, "fg_rule_stats") ? keep : NULL);
 		if (n < 0)
 			pr_warn("%s: carrying state over stopped: %s\n", name, strerror(-n));
 		else if (!late || state_maps[i].counter)
@@ -483,7 +496,7 @@ int dp_open(const struct dp_opts *o, struct dp **out)
 	if (dp->old_dir[0] && !dp->adopted) {
 		pr_info("found pins of another flowgate version in %s: taking them over\n",
 			dp->old_dir);
-		migrate_state(dp, false);
+		migrate_state(dp, false, NULL);
 	}
 	dp->sync_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fg_sync_in", 4, 4, 1, NULL);
 	if (dp->sync_fd < 0) {
@@ -792,6 +805,10 @@ static struct flowgate *gen_load(struct dp *dp, const struct fg_heap_hdr *hdr,
 	memcpy((void *)&g->rodata->fg_cfg, hdr, sizeof(*hdr));
 	memcpy((void *)&g->rodata->fg_hcfg, hashes, sizeof(*hashes));
 	memcpy((void *)&g->rodata->fg_v6cfg, v6t, sizeof(*v6t));
+	/* the record's sequence count needs stores kept in program order */
+#if defined(__x86_64__)
+	g->rodata->fg_hold_counts = 1;
+#endif
 	if ((*err = bpf_map__set_max_entries(g->maps.fg_heap, nheap)) ||
 	    (*err = bpf_map__set_max_entries(g->maps.fg_lpm, nlpm ? nlpm : 1)))
 		goto fail;
@@ -1141,7 +1158,7 @@ int dp_attached(struct dp *dp, char ***names, size_t *n)
 
 /* Remove what is left of another version's pins: links of interfaces the
  * policy no longer names (so they detach), and its maps. */
-int dp_retire_old(struct dp *dp)
+int dp_retire_old(struct dp *dp, const uint64_t *keep)
 {
 	char path[PATH_MAX + 300];
 	struct dirent *de;
@@ -1152,7 +1169,7 @@ int dp_retire_old(struct dp *dp)
 	/* the old programs are detached everywhere we took over; wait for
 	 * any still running, then fold their last state in */
 	dp_sync(dp);
-	migrate_state(dp, true);
+	migrate_state(dp, true, keep);
 	snprintf(path, sizeof(path), "%s/links", dp->old_dir);
 	if ((d = opendir(path))) {
 		while ((de = readdir(d))) {
@@ -1216,8 +1233,8 @@ int dp_detach_all(struct dp *dp)
  * while the CPU moves its record into the counters, so the sum is exact
  * at one instant and never goes backwards from one read to the next.
  */
-static void pend_read(const struct dp *dp, int cpu, uint32_t key,
-		      const volatile struct fg_counter *c, struct fg_counter *out)
+static int pend_read(const struct dp *dp, int cpu, uint32_t key,
+		     const volatile struct fg_counter *c, struct fg_counter *out)
 {
 	const volatile struct fg_pend *pd = &dp->pend[cpu];
 	uint64_t packets = 0, bytes = 0, rec = 0;
@@ -1236,12 +1253,15 @@ static void pend_read(const struct dp *dp, int cpu, uint32_t key,
 		if (s1 == s2)
 			break;
 	}
+	if (tries == (1u << 24))
+		return -EAGAIN; /* never consistent: report no figure, not a wrong one */
 	out->packets += packets;
 	out->bytes += bytes;
 	if ((rec & FG_PEND_VALID) && (uint32_t)rec == key) {
 		out->packets++;
 		out->bytes += (rec >> 32) & FG_PEND_BYTES_MAX;
 	}
+	return 0;
 }
 
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
@@ -1258,7 +1278,8 @@ int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 		volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
 
 		if (ctr == &dp->ctr[0] && dp->pend) {
-			pend_read(dp, i, key, c, out);
+			if (pend_read(dp, i, key, c, out))
+				return -EAGAIN;
 			continue;
 		}
 		out->packets += c->packets;
@@ -1288,6 +1309,11 @@ int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *nslots)
 			rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
 			s2 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
 		} while (((s1 & 1) || s1 != s2) && ++tries < (1u << 24));
+		if (tries == (1u << 24)) {
+			free(*slots);
+			*slots = NULL;
+			return -EAGAIN;
+		}
 		if (rec & FG_PEND_VALID)
 			(*slots)[n++] = (uint32_t)rec;
 	}

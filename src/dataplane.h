@@ -71,20 +71,27 @@ int dp_detach(struct dp *dp, const char *ifname);
  * counters are carried over slot for slot, so keep the slot map. */
 bool dp_migrating(const struct dp *dp);
 /* After attaching at start: fold the old version's last state in (counters
- * added, entries made since dp_open copied) and remove its pins. */
-int dp_retire_old(struct dp *dp);
+ * added, entries made since dp_open copied) and remove its pins. keep: a
+ * bitmap of FG_MAX_STAT_SLOTS bits, the rule stats slots whose old counts
+ * carry over (the rules that kept their slot), or NULL for all: a slot
+ * freed before the upgrade and given to a new rule by the first apply
+ * must not bring the deleted rule's counts with it. */
+int dp_retire_old(struct dp *dp, const uint64_t *keep);
 /* Detach everything and remove all pins under the pin root. */
 int dp_detach_all(struct dp *dp);
 /* Interfaces with pinned links, as names (caller frees each and the array). */
 int dp_attached(struct dp *dp, char ***names, size_t *n);
 
 /* A counter of fg_rule_stats, fg_drop_stats or fg_if_stats (map_fd),
- * summed over the CPU regions; -EINVAL for another map. */
+ * summed over the CPU regions; -EINVAL for another map. A rule counter
+ * includes the counts the CPUs hold back (abi.h, struct fg_pend), read
+ * consistently; -EAGAIN if that never succeeds (a datapath bug). */
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out);
 /* The stats slots of the rule counts the CPUs hold back now (abi.h,
  * struct fg_pend) into *slots (allocated; the caller frees it), *n of
  * them. A slot in this list must not be handed to a new rule: its count
- * would land there. 0 or -ENOMEM. */
+ * would land there. 0, -ENOMEM, or -EAGAIN if a record never read
+ * consistently (a datapath bug: the moves take a few instructions). */
 int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *n);
 /* Zero a counter in every CPU region (new rule names get fresh slots). */
 int dp_counter_reset(struct dp *dp, int map_fd, uint32_t key);

@@ -29,6 +29,12 @@ const volatile struct fg_set_hashes fg_hcfg = {};
 /* The generation's IPv6 digit trees (abi.h): constants like fg_cfg. */
 const volatile struct fg_v6_trees fg_v6cfg = {};
 
+/* Hold back the rule counts of classified packets (abi.h, struct
+ * fg_pend): set by dp_install where the CPU keeps stores in order
+ * (x86-64), which the record's sequence count relies on; elsewhere every
+ * packet counts at once. A constant: the verifier drops the other way. */
+const volatile __u32 fg_hold_counts = 0;
+
 /* Classifier tables (abi.h heap layout); max_entries set at load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

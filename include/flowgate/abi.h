@@ -512,8 +512,9 @@ struct fg_counter {
  * while rec is 0. A reader of counter k on CPU c takes seq, rec and the
  * counter, then seq again, and retries unless both seq reads are the same
  * even value; then counter + (rec's slot == k ? rec : 0) is exact at one
- * instant, so reads never go backwards. (The datapath's side relies on
- * the CPU keeping its stores in program order, as x86-64 does.)
+ * instant, so reads never go backwards. The datapath's side relies on
+ * the CPU keeping its stores in program order, as x86-64 does: elsewhere
+ * dp_install leaves fg_hold_counts 0 and nothing is held back.
  */
 #define FG_PEND_VALID (1ull << 63)
 #define FG_PEND_BYTES_MAX 0x7fffffffu

@@ -89,10 +89,22 @@ static uint64_t raw_count(struct dp *dp, uint32_t cpu, uint32_t slot)
 	return c.packets;
 }
 
+/* dp_install holds counts back only where the CPU keeps stores in order
+ * (x86-64); elsewhere every packet counts at once and no record is
+ * written. */
+#if defined(__x86_64__)
+#define HOLD 1
+#else
+#define HOLD 0
+#endif
+
+/* The record holds slot/bytes (or, without HOLD, nothing). */
 static bool held(struct dp *dp, uint32_t cpu, uint32_t slot, uint32_t bytes)
 {
 	struct fg_pend pd = raw_pend(dp, cpu);
 
+	if (!HOLD)
+		return pd.rec == 0 && pd.seq == 0;
 	return pd.rec == (FG_PEND_VALID | (uint64_t)bytes << 32 | slot) && !(pd.seq & 1);
 }
 
@@ -117,7 +129,7 @@ static void test_pend_steps(void)
 	/* a new flow: its count waits in CPU 0's record, readers see it */
 	ASSERT_EQ(dpt_run(dp, a1.b, a1.len, 0, 1), XDP_DROP_, "a1 dropped");
 	ASSERT_TRUE(held(dp, 0, 1, a1.len), "a1's count held back on CPU 0");
-	ASSERT_EQ(raw_count(dp, 0, 1), 0, "not in the counter array yet");
+	ASSERT_EQ(raw_count(dp, 0, 1), !HOLD, "not in the counter array yet");
 	ASSERT_EQ(dpt_count(dp, "fg_rule_stats", 1), 1, "a reads 1");
 	ASSERT_EQ(dpt_counter(dp, "fg_rule_stats", 1).bytes, a1.len, "a's bytes");
 
@@ -130,7 +142,7 @@ static void test_pend_steps(void)
 
 	/* a known flow counts at once and leaves the record alone */
 	ASSERT_EQ(dpt_run(dp, b1.b, b1.len, 0, 3), XDP_PASS_, "b1 three more times");
-	ASSERT_EQ(raw_count(dp, 0, 2), 3, "cache hits counted at once");
+	ASSERT_EQ(raw_count(dp, 0, 2), 3 + !HOLD, "cache hits counted at once");
 	ASSERT_TRUE(held(dp, 0, 2, b1.len), "the record is b1's first packet still");
 	ASSERT_EQ(dpt_count(dp, "fg_rule_stats", 2), 4, "b reads 4");
 

@@ -107,7 +107,7 @@ static void test_counters_from_abi1(void)
 	if (!ASSERT_OK(dp_open(&o, &dp), "open over ABI 1 pins"))
 		goto out;
 	ASSERT_TRUE(dp_migrating(dp), "ABI 1 pins found");
-	ASSERT_OK(dp_retire_old(dp), "retire ABI 1");
+	ASSERT_OK(dp_retire_old(dp, NULL), "retire ABI 1");
 	ASSERT_OK(dp_counter(dp, dp_map_fd(dp, "fg_rule_stats"), slot, &got), "read");
 	ASSERT_EQ(got.packets, want_p, "packets of every CPU carried over");
 	ASSERT_EQ(got.bytes, want_b, "bytes of every CPU carried over");
