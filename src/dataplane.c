@@ -23,6 +23,7 @@
 #include <sys/statfs.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -1288,21 +1289,42 @@ int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 	return 0;
 }
 
+/* The slots that remembered fragments of an unexpired datagram count on
+ * (fg_frag keeps a first fragment's slot FG_FRAG_TIMEOUT_NS, across
+ * applies), appended to slots[*n] (room for FG_FRAG_MAX more). */
+static void frag_slots(struct dp *dp, uint32_t *slots, size_t *n)
+{
+	int fd = bpf_map__fd(dp->skel->maps.fg_frag);
+	struct fg_frag_key k, next;
+	struct fg_frag_val v;
+	struct timespec ts;
+	void *prev = NULL;
+	uint64_t now;
+	size_t seen = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	while (seen++ < FG_FRAG_MAX && !bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(fd, &k, &v) && v.expires_ns > now)
+			slots[(*n)++] = v.stat_slot;
+	}
+}
+
 int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *nslots)
 {
 	size_t n = 0;
 	int i;
 
 	*nslots = 0;
-	*slots = calloc(dp->ncpus, sizeof(**slots));
+	*slots = calloc(dp->ncpus + FG_FRAG_MAX, sizeof(**slots));
 	if (!*slots)
 		return -ENOMEM;
 	for (i = 0; i < dp->ncpus && dp->pend; i++) {
 		const volatile struct fg_pend *pd = &dp->pend[i];
-		uint32_t s1, s2;
+		uint32_t s1, s2, tries = 0;
 		uint64_t rec;
-
-		uint32_t tries = 0;
 
 		do {
 			s1 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
@@ -1317,6 +1339,7 @@ int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *nslots)
 		if (rec & FG_PEND_VALID)
 			(*slots)[n++] = (uint32_t)rec;
 	}
+	frag_slots(dp, *slots, &n);
 	*nslots = n;
 	return 0;
 }

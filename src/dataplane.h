@@ -87,10 +87,12 @@ int dp_attached(struct dp *dp, char ***names, size_t *n);
  * includes the counts the CPUs hold back (abi.h, struct fg_pend), read
  * consistently; -EAGAIN if that never succeeds (a datapath bug). */
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out);
-/* The stats slots of the rule counts the CPUs hold back now (abi.h,
- * struct fg_pend) into *slots (allocated; the caller frees it), *n of
- * them. A slot in this list must not be handed to a new rule: its count
- * would land there. 0, -ENOMEM, or -EAGAIN if a record never read
+/* The stats slots the datapath may still count on outside the running
+ * policy: those of the rule counts the CPUs hold back now (abi.h, struct
+ * fg_pend) and those remembered for the later fragments of unexpired
+ * datagrams (fg_frag), into *slots (allocated; the caller frees it), *n
+ * of them. A slot in this list must not be handed to a new rule: those
+ * counts would land there. 0, -ENOMEM, or -EAGAIN if a record never read
  * consistently (a datapath bug: the moves take a few instructions). */
 int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *n);
 /* Zero a counter in every CPU region (new rule names get fresh slots). */

@@ -5,8 +5,9 @@
  * moves it into fg_rule_stats. Checked: where each count is at every
  * step (the record, the counter array, a cache hit counted at once),
  * that dp_counter adds the record so a reader always sees exact counts,
- * and that reads racing the moves on another CPU never go backwards and
- * never count a packet twice or not at all.
+ * that reads racing the moves on another CPU never go backwards and
+ * never count a packet twice or not at all, and that dp_pending_slots
+ * names the slots such counts (and remembered fragments) still use.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -157,6 +158,79 @@ out:
 	dp_close(dp);
 }
 
+static bool has_slot(const uint32_t *v, size_t n, uint32_t slot)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == slot)
+			return true;
+	return false;
+}
+
+/*
+ * dp_pending_slots names every slot the datapath may still count on
+ * outside the running policy, so that the daemon does not give it to a
+ * new rule: a CPU's held-back count, and the slot remembered for the later
+ * fragments of a datagram (kept 30 s, across applies).
+ */
+static void test_pend_slots_in_use(void)
+{
+	static const uint32_t slot2[] = { 2 };
+	struct compile_opts keep2 = { .stat_slots = slot2 };
+	struct fg_rule_spec r[2];
+	struct policy p;
+	struct frame b1;
+	struct pkt_spec s;
+	uint8_t frag[128];
+	size_t flen, n = 0;
+	uint32_t *v = NULL;
+	struct dp *dp;
+
+	if (!ASSERT_OK(pin_cpu(0), "run on CPU 0"))
+		return;
+	if (!ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
+		return;
+	policy_ab(&p, r);
+	if (!ASSERT_OK(dpt_install(dp, &p, 1), "install a+b"))
+		goto out;
+	if (!ASSERT_OK(dp_pending_slots(dp, &v, &n), "read") || !ASSERT_EQ(n, 0, "none yet"))
+		goto out;
+	free(v);
+	v = NULL;
+
+	/* a first fragment from a's source: a drops it, and remembers slot 1
+	 * for the datagram's later fragments */
+	pkt_spec_init(&s, PKT_L3_V4, 17);
+	pkt_addr(s.src, "10.1.0.7");
+	pkt_addr(s.dst, "10.9.9.9");
+	s.sport = 40000;
+	s.dport = 53;
+	s.frag_mf = true;
+	s.ip_id = 0x4242;
+	flen = pkt_build(&s, frag, sizeof(frag));
+	ASSERT_EQ(dpt_run(dp, frag, flen, 0, 1), XDP_DROP_, "first fragment dropped by a");
+	/* a new flow of b: b's count is held (a's moved on) */
+	frame_from(&b1, 2, 1);
+	ASSERT_EQ(dpt_run(dp, b1.b, b1.len, 0, 1), XDP_PASS_, "b1 passes");
+
+	/* the policy without a, b keeping its slot 2 (as the daemon keeps a
+	 * rule's slot by name): slot 1 is free in the running policy, yet
+	 * the fragment entry still counts on it */
+	p.rules = &r[1];
+	p.nrules = 1;
+	if (!ASSERT_OK(dpt_install_opts(dp, &p, &keep2, 2), "install b alone"))
+		goto out;
+	if (!ASSERT_OK(dp_pending_slots(dp, &v, &n), "read"))
+		goto out;
+	ASSERT_TRUE(has_slot(v, n, 1), "the fragment's slot (a's) is in use");
+	ASSERT_TRUE(!HOLD || has_slot(v, n, 2), "the held count's slot (b's) is in use");
+	ASSERT_TRUE(n == 1 + HOLD, "nothing else");
+out:
+	free(v);
+	dp_close(dp);
+}
+
 /* ---- reads racing the moves ---- */
 
 #define RACE_PACKETS 200000
@@ -240,6 +314,7 @@ out:
 int main(void)
 {
 	RUN_TEST(test_pend_steps);
+	RUN_TEST(test_pend_slots_in_use);
 	RUN_TEST(test_pend_reads_race_moves);
 	return FG_TEST_EXIT();
 }
