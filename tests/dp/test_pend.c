@@ -109,6 +109,21 @@ static bool held(struct dp *dp, uint32_t cpu, uint32_t slot, uint32_t bytes)
 	return pd.rec == (FG_PEND_VALID | (uint64_t)bytes << 32 | slot) && !(pd.seq & 1);
 }
 
+/* On CPU 0, a dataplane running policy a+b; NULL on failure (reported). */
+static struct dp *setup_ab(struct policy *p, struct fg_rule_spec *r)
+{
+	struct dp *dp;
+
+	if (!ASSERT_OK(pin_cpu(0), "run on CPU 0") || !ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
+		return NULL;
+	policy_ab(p, r);
+	if (!ASSERT_OK(dpt_install(dp, p, 1), "install a+b")) {
+		dp_close(dp);
+		return NULL;
+	}
+	return dp;
+}
+
 static void test_pend_steps(void)
 {
 	struct fg_rule_spec r[2];
@@ -116,13 +131,8 @@ static void test_pend_steps(void)
 	struct policy p;
 	struct dp *dp;
 
-	if (!ASSERT_OK(pin_cpu(0), "run on CPU 0"))
+	if (!(dp = setup_ab(&p, r)))
 		return;
-	if (!ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
-		return;
-	policy_ab(&p, r);
-	if (!ASSERT_OK(dpt_install(dp, &p, 1), "install"))
-		goto out;
 	frame_from(&a1, 1, 1);
 	frame_from(&a2, 1, 2);
 	frame_from(&b1, 2, 1);
@@ -154,7 +164,6 @@ static void test_pend_steps(void)
 	ASSERT_EQ(dpt_count(dp, "fg_rule_stats", 2), 4, "b reads 4");
 	ASSERT_EQ(dpt_counter(dp, "fg_rule_stats", 2).bytes, 4 * b1.len, "b's bytes");
 	ASSERT_EQ(dpt_count(dp, "fg_rule_stats", FG_SLOT_DEFAULT), 0, "nothing on the default");
-out:
 	dp_close(dp);
 }
 
@@ -187,13 +196,8 @@ static void test_pend_slots_in_use(void)
 	uint32_t *v = NULL;
 	struct dp *dp;
 
-	if (!ASSERT_OK(pin_cpu(0), "run on CPU 0"))
+	if (!(dp = setup_ab(&p, r)))
 		return;
-	if (!ASSERT_OK(dp_open(NULL, &dp), "dp_open"))
-		return;
-	policy_ab(&p, r);
-	if (!ASSERT_OK(dpt_install(dp, &p, 1), "install a+b"))
-		goto out;
 	if (!ASSERT_OK(dp_pending_slots(dp, &v, &n), "read") || !ASSERT_EQ(n, 0, "none yet"))
 		goto out;
 	free(v);
@@ -276,13 +280,8 @@ static void test_pend_reads_race_moves(void)
 	pthread_t th;
 	unsigned i, wrong = 0;
 
-	if (!ASSERT_OK(pin_cpu(0), "run on CPU 0"))
+	if (!(rdp = setup_ab(&p, r)))
 		return;
-	if (!ASSERT_OK(dp_open(NULL, &rdp), "dp_open"))
-		return;
-	policy_ab(&p, r);
-	if (!ASSERT_OK(dpt_install(rdp, &p, 1), "install"))
-		goto out;
 	if (!ASSERT_OK(pthread_create(&th, NULL, reader, &res), "reader thread"))
 		goto out;
 	/* a and b flows in turn, each new (sources vary over 65536 a rule,
