@@ -878,9 +878,11 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 	int rc;
 
 	d->refused = false;
-	/* A CPU may still hold back a count for a slot the running policy
-	 * no longer uses (abi.h, struct fg_pend): such a slot is not handed
-	 * to a new rule. The running generation cannot make more of them. */
+	/* A CPU may still hold back a count (abi.h, struct fg_pend), and a
+	 * remembered fragment still count, on a slot the running policy no
+	 * longer uses: such a slot is not handed to a new rule. The running
+	 * generation makes neither for a slot outside its policy
+	 * (docs/datapath.md, "Counters"). */
 	if ((rc = dp_pending_slots(d->dp, &pend, &npend))) {
 		snprintf(err, len, "cannot read the held-back rule counts: %s", strerror(-rc));
 		return rc;

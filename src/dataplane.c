@@ -245,8 +245,9 @@ static long ctr_add_percpu(struct dp *dp, int fd, struct dp_ctr *ctr,
 }
 
 /* The rule counts an older version's CPUs held back (its fg_pend, abi.h),
- * added to the counters: its programs no longer run, so the records are
- * final. Versions before fg_pend have none. */
+ * added to the counters: its programs no longer run where this version
+ * took over (links it keeps on interfaces the new policy drops go after
+ * this; docs/datapath.md, "Counters"). Versions before fg_pend have none. */
 static void pend_migrate(struct dp *dp, const uint64_t *keep)
 {
 	struct dp_ctr *ctr = &dp->ctr[0];
@@ -1229,40 +1230,34 @@ int dp_detach_all(struct dp *dp)
 /* ---- counters, bans ---- */
 
 /*
- * CPU cpu's counter c of fg_rule_stats plus the count that CPU holds back
- * for slot `key`, if any, read as abi.h (struct fg_pend) says: retried
- * while the CPU moves its record into the counters, so the sum is exact
- * at one instant and never goes backwards from one read to the next.
+ * CPU cpu's record (*rec) and, with c, its counter c of fg_rule_stats
+ * (*cv), read as abi.h (struct fg_pend) says: retried while the CPU moves
+ * its record into the counters, so the two are of one instant and a sum
+ * of them never goes backwards from one read to the next. -EAGAIN when
+ * no read was consistent: a move takes a few instructions of a program
+ * that runs to its end, so the bound only keeps a bug from hanging the
+ * reader, which then reports no figure rather than a wrong one.
  */
-static int pend_read(const struct dp *dp, int cpu, uint32_t key,
-		     const volatile struct fg_counter *c, struct fg_counter *out)
+static int pend_snap(const struct dp *dp, int cpu, const volatile struct fg_counter *c,
+		     uint64_t *rec, struct fg_counter *cv)
 {
 	const volatile struct fg_pend *pd = &dp->pend[cpu];
-	uint64_t packets = 0, bytes = 0, rec = 0;
 	uint32_t s1, s2, tries;
 
-	/* A move takes a few instructions of a program that runs to its
-	 * end; the bound only keeps a bug from hanging the reader. */
 	for (tries = 0; tries < (1u << 24); tries++) {
 		s1 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1)
 			continue;
-		rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
-		packets = __atomic_load_n(&c->packets, __ATOMIC_ACQUIRE);
-		bytes = __atomic_load_n(&c->bytes, __ATOMIC_ACQUIRE);
+		*rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
+		if (c) {
+			cv->packets = __atomic_load_n(&c->packets, __ATOMIC_ACQUIRE);
+			cv->bytes = __atomic_load_n(&c->bytes, __ATOMIC_ACQUIRE);
+		}
 		s2 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
 		if (s1 == s2)
-			break;
+			return 0;
 	}
-	if (tries == (1u << 24))
-		return -EAGAIN; /* never consistent: report no figure, not a wrong one */
-	out->packets += packets;
-	out->bytes += bytes;
-	if ((rec & FG_PEND_VALID) && (uint32_t)rec == key) {
-		out->packets++;
-		out->bytes += (rec >> 32) & FG_PEND_BYTES_MAX;
-	}
-	return 0;
+	return -EAGAIN;
 }
 
 int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
@@ -1279,8 +1274,17 @@ int dp_counter(struct dp *dp, int map_fd, uint32_t key, struct fg_counter *out)
 		volatile struct fg_counter *c = &ctr->mem[i * ctr->n + key];
 
 		if (ctr == &dp->ctr[0] && dp->pend) {
-			if (pend_read(dp, i, key, c, out))
+			struct fg_counter cv;
+			uint64_t rec;
+
+			if (pend_snap(dp, i, c, &rec, &cv))
 				return -EAGAIN;
+			out->packets += cv.packets;
+			out->bytes += cv.bytes;
+			if ((rec & FG_PEND_VALID) && (uint32_t)rec == key) {
+				out->packets++;
+				out->bytes += (rec >> 32) & FG_PEND_BYTES_MAX;
+			}
 			continue;
 		}
 		out->packets += c->packets;
@@ -1322,16 +1326,9 @@ int dp_pending_slots(struct dp *dp, uint32_t **slots, size_t *nslots)
 	if (!*slots)
 		return -ENOMEM;
 	for (i = 0; i < dp->ncpus && dp->pend; i++) {
-		const volatile struct fg_pend *pd = &dp->pend[i];
-		uint32_t s1, s2, tries = 0;
 		uint64_t rec;
 
-		do {
-			s1 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
-			rec = __atomic_load_n(&pd->rec, __ATOMIC_ACQUIRE);
-			s2 = __atomic_load_n(&pd->seq, __ATOMIC_ACQUIRE);
-		} while (((s1 & 1) || s1 != s2) && ++tries < (1u << 24));
-		if (tries == (1u << 24)) {
+		if (pend_snap(dp, i, NULL, &rec, NULL)) {
 			free(*slots);
 			*slots = NULL;
 			return -EAGAIN;
