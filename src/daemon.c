@@ -888,6 +888,17 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 		return rc;
 	}
 	rc = slots_assign(&d->st.slots, np, &sm, pend, npend, &fresh, &nfresh);
+	if (rc == -ENOSPC && npend &&
+	    !slots_assign(&d->st.slots, np, &sm, NULL, 0, &fresh, &nfresh)) {
+		/* it fits but for slots still in use for a moment: not the
+		 * policy's fault, and the next new flow or 30 s frees them */
+		slots_free(&sm);
+		free(fresh);
+		free(pend);
+		snprintf(err, len, "%zu stats slots are still counting packets of deleted rules "
+			 "(held-back counts, fragments); try again in 30 s", npend);
+		return -EAGAIN;
+	}
 	free(pend);
 	if (rc) {
 		snprintf(err, len, "no free stats slot for the policy's rules: %s", strerror(-rc));
