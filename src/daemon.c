@@ -895,8 +895,8 @@ static int apply_locked(struct daemon *d, struct policy *np, bool force_attach, 
 		slots_free(&sm);
 		free(fresh);
 		free(pend);
-		snprintf(err, len, "%zu stats slots are still counting packets of deleted rules "
-			 "(held-back counts, fragments); try again in 30 s", npend);
+		snprintf(err, len, "some stats slots are still counting packets of deleted rules "
+			 "(held-back counts, fragments); try again in 30 s");
 		return -EAGAIN;
 	}
 	free(pend);
